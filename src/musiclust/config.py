@@ -1,0 +1,76 @@
+"""Experiment configuration: dataclasses that round-trip to JSON; the resolved config is saved with every run."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from .errors import MusiclustError
+
+
+@dataclass
+class DatasetConfig:
+    """Which data to load. Options a source does not use are ignored (and logged)."""
+
+    name: str = "corpus"
+    path: str | None = None  # folder (corpus, gtzan) or CSV file (table)
+    label_columns: list[str] | None = None  # table: label columns, first = primary (default ["label"])
+    id_column: str | None = None  # table: id column (default "filename" when present)
+    n_per_class: int | None = None  # corpus: pieces per style class (None: as built, or 50 for a new build)
+    styles: list[str] | None = None  # corpus: subset of style classes
+
+
+@dataclass
+class ExperimentConfig:
+    """One study: dataset x features x representations x clusterers x seeds."""
+
+    dataset: DatasetConfig = field(default_factory=DatasetConfig)
+    features: str = "mfcc"
+    representations: list[str] = field(default_factory=lambda: ["raw", "pca"])
+    clusterers: list[str] = field(default_factory=lambda: ["kmeans", "agglomerative"])
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
+    k: int | None = None  # None: number of classes of the primary label
+    latent_dim: int = 16  # PCA components / model latent size
+    output_dir: str = "results"
+    run_name: str | None = None  # prefix of the run folder; default: dataset name
+    n_jobs: int = -1
+    plots: bool = True
+    plot_max_points: int = 3000  # t-SNE/UMAP on a subsample above this size
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ExperimentConfig":
+        data = dict(data)
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise MusiclustError(f"unknown config key(s) {unknown}; known keys: {sorted(known)}")
+        ds = data.pop("dataset", {}) or {}
+        ds_known = {f.name for f in fields(DatasetConfig)}
+        bad = sorted(set(ds) - ds_known)
+        if bad:
+            raise MusiclustError(f"unknown dataset config key(s) {bad}; known keys: {sorted(ds_known)}")
+        return cls(dataset=DatasetConfig(**ds), **data)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> "ExperimentConfig":
+        path = Path(path)
+        if not path.is_file():
+            raise MusiclustError(f"config file {path} does not exist")
+        text = path.read_text()
+        try:
+            if path.suffix in (".yaml", ".yml"):
+                import yaml
+
+                data = yaml.safe_load(text) or {}
+            else:
+                data = json.loads(text)
+        except Exception as exc:
+            raise MusiclustError(f"cannot parse config {path}: {str(exc).splitlines()[0]}") from None
+        return cls.from_dict(data)

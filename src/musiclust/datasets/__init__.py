@@ -1,0 +1,37 @@
+"""Dataset sources. A new source is one entry in `LOADERS` (name -> loader(**options) -> Dataset)."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+
+from ..errors import MusiclustError
+from . import corpus, gtzan, table
+from .base import Dataset
+
+log = logging.getLogger(__name__)
+
+LOADERS = {
+    "corpus": corpus.load,
+    "gtzan": gtzan.load,
+    "table": table.load,
+}
+
+
+def load_dataset(name: str, **options) -> Dataset:
+    """Load a dataset by registry name.
+
+    Options the loader does not take (e.g. ``label_columns`` for the corpus) and ``None`` values are dropped, so one
+    config shape serves every source.
+    """
+    if name not in LOADERS:
+        raise MusiclustError(f"unknown dataset '{name}'; choose one of: {', '.join(sorted(LOADERS))}")
+    loader = LOADERS[name]
+    accepted = inspect.signature(loader).parameters
+    unused = sorted(k for k, v in options.items() if v is not None and k not in accepted)
+    if unused:
+        log.info("dataset '%s' ignores option(s) %s", name, unused)
+    return loader(**{k: v for k, v in options.items() if v is not None and k in accepted})
+
+
+__all__ = ["Dataset", "LOADERS", "load_dataset"]

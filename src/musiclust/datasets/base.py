@@ -1,0 +1,66 @@
+"""A dataset is a table of tracks plus the names of its label columns.
+
+Every source (the embedded corpus, GTZAN, a features table, ...) returns the same `Dataset`, so everything downstream
+(features, models, clustering, metrics) is written once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import pandas as pd
+
+from ..errors import MusiclustError
+
+
+@dataclass
+class Dataset:
+    """Tracks and their labels.
+
+    Attributes:
+        name: registry name of the source (``corpus``, ``gtzan``, ``table``, ...).
+        tracks: one row per track, ``(n_tracks, ...)``; always ``track_id``; ``audio_path`` for audio sources;
+            ``lyrics`` where the source has text; one column per label in ``label_columns``.
+        label_columns: columns holding ground-truth labels used only for evaluation (never for fitting,
+            except where a conditional model says so explicitly).
+        primary_label: the label whose number of classes sets the default k.
+        description: one paragraph saying plainly what the data is (shown in reports).
+        features: precomputed feature matrix for table sources, ``(n_tracks, n_features)``, aligned with ``tracks``.
+        skipped: tracks that could not be used, each ``{"item": ..., "reason": ...}``.
+    """
+
+    name: str
+    tracks: pd.DataFrame
+    label_columns: list[str]
+    primary_label: str
+    description: str = ""
+    features: pd.DataFrame | None = None
+    skipped: list[dict] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        missing = [c for c in ["track_id", *self.label_columns] if c not in self.tracks.columns]
+        if missing:
+            raise MusiclustError(f"dataset '{self.name}' lacks column(s) {missing}")
+        if self.primary_label not in self.label_columns:
+            raise MusiclustError(f"primary label '{self.primary_label}' is not one of {self.label_columns}")
+        if len(self.tracks) == 0:
+            raise MusiclustError(f"dataset '{self.name}' has no usable tracks")
+
+    def __len__(self) -> int:
+        return len(self.tracks)
+
+    def n_classes(self, column: str | None = None) -> int:
+        return int(self.tracks[column or self.primary_label].nunique())
+
+    def summary(self) -> str:
+        parts = [f"{self.name}: {len(self)} tracks"]
+        for col in self.label_columns:
+            parts.append(f"{col}={self.n_classes(col)} classes")
+        if self.skipped:
+            parts.append(f"{len(self.skipped)} skipped")
+        return ", ".join(parts)
+
+
+# name -> loader(**options) -> Dataset. A new source is one entry here (see datasets/__init__.py).
+DatasetLoader = Callable[..., Dataset]
