@@ -13,7 +13,7 @@ from musiclust.cli import run_experiments_main
 
 
 def _run(args, capsys):
-    code = run_experiments_main(args + ["--no-progress"])
+    code = run_experiments_main(args + ["--no-progress", "--no-cache"])
     out = capsys.readouterr()
     return code, out.out, out.err
 

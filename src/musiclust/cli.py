@@ -38,7 +38,11 @@ def experiment_parser() -> argparse.ArgumentParser:
     p.add_argument("--id-column", help="table datasets: the track id column (default: filename when present)")
     p.add_argument("--n-per-class", type=int, help="corpus: pieces per style class (default 50)")
     p.add_argument("--styles", nargs="+", help="corpus: only these style classes")
-    p.add_argument("--features", help="audio feature set (default mfcc: 20 MFCC mean+std, 40-D)")
+    p.add_argument("--features", help="audio feature set: mfcc (default; 20 MFCC mean+std, 40-D), mfcc_delta (80-D), "
+                                      "gtzan57 (the Kaggle GTZAN set)")
+    p.add_argument("--cache-dir", help="feature cache folder (default music_data/cache)")
+    p.add_argument("--no-cache", action="store_true", help="recompute every feature, read and write no cache")
+    p.add_argument("--dask-scheduler", help="extract features on a Dask cluster at this address (tcp://host:8786)")
     p.add_argument("--representations", nargs="+", help="representations to compare (default: raw pca)")
     p.add_argument("--clusterers", nargs="+", help="clusterers (default: kmeans agglomerative)")
     p.add_argument("--seeds", nargs="+", type=int, help="random seeds (default: 0 1 2)")
@@ -66,7 +70,9 @@ def config_from_args(args: argparse.Namespace):
             setattr(ds, attr, getattr(args, attr))
     if args.data_path is not None:
         ds.path = args.data_path
-    for attr in ("features", "representations", "clusterers", "seeds", "k", "latent_dim", "output_dir", "run_name",
+    if args.no_cache:
+        config.cache_dir = None
+    for attr in ("features", "cache_dir", "dask_scheduler", "representations", "clusterers", "seeds", "k", "latent_dim", "output_dir", "run_name",
                  "n_jobs"):
         if getattr(args, attr) is not None:
             setattr(config, attr, getattr(args, attr))

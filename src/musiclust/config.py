@@ -26,7 +26,11 @@ class ExperimentConfig:
     """One study: dataset x features x representations x clusterers x seeds."""
 
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
-    features: str = "mfcc"
+    features: str = "mfcc"  # audio feature set: mfcc, mfcc_delta, gtzan57 (logmel feeds the ConvVAE)
+    cache_dir: str | None = "music_data/cache"  # feature cache; None disables it
+    dask_scheduler: str | None = None  # e.g. tcp://host:8786: extract features on a Dask cluster
+    lyrics_dim: int = 32  # TF-IDF -> SVD dimension of the lyrics features
+    modality_weights: dict = field(default_factory=lambda: {"audio": 1.0, "lyrics": 1.0})  # share of total variance
     representations: list[str] = field(default_factory=lambda: ["raw", "pca"])
     clusterers: list[str] = field(default_factory=lambda: ["kmeans", "agglomerative"])
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])

@@ -26,6 +26,7 @@ from .datasets import LOADERS, load_dataset
 from .errors import MusiclustError
 from .features import audio as audio_features
 from .features import build_features
+from .features.text import ensure_language
 from .metrics import EXTERNAL, INTERNAL, external_metrics, internal_metrics
 from .representations import REPRESENTATIONS, SEED_INDEPENDENT, make_representation
 
@@ -58,8 +59,9 @@ def validate_config(config: ExperimentConfig) -> None:
         bad = [n for n in names if n not in registry]
         if bad:
             raise MusiclustError(f"unknown {kind}(s) {bad}; choose from {sorted(registry)}")
-    if config.features not in audio_features.FEATURE_SETS:
-        raise MusiclustError(f"unknown feature set '{config.features}'; choose from {sorted(audio_features.FEATURE_SETS)}")
+    vector_sets = sorted(set(audio_features.FEATURE_SETS) - audio_features.PATCH_SETS)
+    if config.features not in vector_sets:
+        raise MusiclustError(f"unknown feature set '{config.features}' for --features; choose from {vector_sets}")
     if not config.seeds:
         raise MusiclustError("no seeds given: pass at least one, e.g. --seeds 0 1 2")
     if config.k is not None and config.k < 2:
@@ -161,9 +163,11 @@ def run(config: ExperimentConfig, progress: bool = True) -> Path:
             f"label column '{dataset.primary_label}' has a single class: clustering cannot be evaluated against it; "
             f"choose another --label-column or a dataset with at least two classes"
         )
+    dataset = ensure_language(dataset)
     log.info("%s", dataset.summary())
     t_features = time.perf_counter()
-    fm = build_features(dataset, config.features, n_jobs=config.n_jobs, progress=progress)
+    fm = build_features(dataset, config.features, n_jobs=config.n_jobs, progress=progress,
+                        cache_dir=config.cache_dir, dask_scheduler=config.dask_scheduler)
     dataset = fm.dataset
     t_features = time.perf_counter() - t_features
     k = _resolve_k(config, dataset.tracks[dataset.primary_label], len(dataset))
@@ -224,6 +228,7 @@ def run(config: ExperimentConfig, progress: bool = True) -> Path:
         "run_id": run_id,
         "config": config.to_dict(),
         "resolved": {"k": k, "n_tracks": len(dataset), "n_features": int(X.shape[1]), "feature_set": fm.feature_set,
+                     "n_features_cached": fm.n_cached,
                      "primary_label": dataset.primary_label, "label_columns": dataset.label_columns,
                      "classes": {c: int(dataset.n_classes(c)) for c in dataset.label_columns},
                      "n_skipped": len(dataset.skipped)},

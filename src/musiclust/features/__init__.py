@@ -1,6 +1,6 @@
-"""Features: dataset -> feature matrix ``(n_tracks, n_features)``.
+"""Features: dataset -> feature matrix ``(n_tracks, n_features)`` (or log-mel patches for convolutional models).
 
-Audio sources are decoded and analysed (see `audio`); table sources bring their own features.
+Audio sources are decoded and analysed by `engine` (parallel, cached); table sources bring their own features.
 """
 
 from __future__ import annotations
@@ -10,28 +10,46 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..datasets.base import Dataset
-from . import audio
+from .cache import FeatureCache
+from .engine import extract
 
 
 @dataclass
 class FeatureMatrix:
-    """Features aligned with ``dataset.tracks`` (tracks whose audio failed are removed from both)."""
+    """Features aligned with ``dataset.tracks`` (tracks whose audio failed are removed from both).
 
-    X: np.ndarray  # (n_tracks, n_features)
-    columns: list[str]
+    ``X``: ``(n_tracks, n_features)``, or ``(n_tracks, n_mels, n_frames)`` (memory-mapped) for patch sets.
+    """
+
+    X: np.ndarray
+    columns: list[str] | None
     dataset: Dataset
     feature_set: str
     skipped: list[dict] = field(default_factory=list)
+    notes: list[dict] = field(default_factory=list)
+    n_cached: int = 0
 
 
-def build_features(dataset: Dataset, feature_set: str = "mfcc", n_jobs: int = -1, progress: bool = True) -> FeatureMatrix:
-    """The feature matrix of a dataset. A table dataset's own columns are used as they are (``feature_set='table'``)."""
+def subset(dataset: Dataset, keep: list[int], more_skipped: list[dict]) -> Dataset:
+    """The dataset restricted to rows ``keep`` (in order), with extra skipped items recorded."""
+    tracks = dataset.tracks.iloc[keep].reset_index(drop=True)
+    features = dataset.features.iloc[keep].reset_index(drop=True) if dataset.features is not None else None
+    return Dataset(dataset.name, tracks, dataset.label_columns, dataset.primary_label, dataset.description,
+                   features, dataset.skipped + more_skipped)
+
+
+def build_features(dataset: Dataset, feature_set: str = "mfcc", n_jobs: int = -1, progress: bool = True,
+                   cache_dir: str | None = None, dask_scheduler: str | None = None) -> FeatureMatrix:
+    """The feature matrix of a dataset. A table dataset's own columns are used as they are (``feature_set='table'``).
+
+    ``cache_dir=None`` disables the cache; the dataset's ``sha256`` column, when present, keys the cache by content.
+    """
     if dataset.features is not None:
         return FeatureMatrix(dataset.features.to_numpy(float), list(dataset.features.columns), dataset, "table")
-    paths = dataset.tracks["audio_path"].tolist()
-    X, columns, kept, skipped = audio.extract(paths, feature_set=feature_set, n_jobs=n_jobs, progress=progress)
-    if skipped:
-        tracks = dataset.tracks.iloc[kept].reset_index(drop=True)
-        dataset = Dataset(dataset.name, tracks, dataset.label_columns, dataset.primary_label, dataset.description,
-                          None, dataset.skipped + skipped)
-    return FeatureMatrix(X, columns, dataset, feature_set, skipped)
+    tracks = dataset.tracks
+    sha = tracks["sha256"].astype(str).tolist() if "sha256" in tracks.columns else None
+    ex = extract(tracks["audio_path"].tolist(), feature_set, n_jobs=n_jobs, progress=progress,
+                 cache=FeatureCache(cache_dir) if cache_dir else None, sha256=sha, dask_scheduler=dask_scheduler)
+    if ex.skipped:
+        dataset = subset(dataset, ex.kept, ex.skipped)
+    return FeatureMatrix(ex.X, ex.columns, dataset, feature_set, ex.skipped, ex.notes, ex.n_cached)

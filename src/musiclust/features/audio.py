@@ -51,11 +51,61 @@ def decode(path: str, sr: int = SAMPLE_RATE, max_seconds: float | None = None) -
     return y, {"orig_sr": int(orig_sr), "channels": int(channels), "duration_s": y.size / sr}
 
 
+class ClipSpectra:
+    """Everything derived from one clip's single STFT, computed on first use and shared by every feature.
+
+    ``y``: mono waveform ``(n_samples,)`` at ``sr``. Attributes (shapes with ``F = 1 + n_fft // 2`` bins and
+    ``T`` frames): ``stft`` complex ``(F, T)``; ``magnitude`` and ``power`` ``(F, T)``; ``mel_power`` ``(n_mels, T)``;
+    ``log_mel`` (dB, ``(n_mels, T)``). Parameters are librosa's defaults, so features equal librosa's own.
+    """
+
+    def __init__(self, y: np.ndarray, sr: int = SAMPLE_RATE, n_fft: int = N_FFT, hop_length: int = HOP_LENGTH,
+                 n_mels: int = N_MELS):
+        self.y, self.sr, self.n_fft, self.hop_length, self.n_mels = y, sr, n_fft, hop_length, n_mels
+        self._cache: dict[str, np.ndarray] = {}
+
+    def _get(self, name, compute):
+        if name not in self._cache:
+            self._cache[name] = compute()
+        return self._cache[name]
+
+    @property
+    def stft(self) -> np.ndarray:
+        import librosa
+
+        return self._get("stft", lambda: librosa.stft(self.y, n_fft=self.n_fft, hop_length=self.hop_length))
+
+    @property
+    def magnitude(self) -> np.ndarray:
+        return self._get("magnitude", lambda: np.abs(self.stft))
+
+    @property
+    def power(self) -> np.ndarray:
+        return self._get("power", lambda: self.magnitude ** 2)
+
+    @property
+    def mel_power(self) -> np.ndarray:
+        from .kernels import mel_basis
+
+        # the filter bank is built once per process (librosa.feature.melspectrogram rebuilds it on every call)
+        return self._get("mel_power", lambda: mel_basis(self.sr, self.n_fft, self.n_mels) @ self.power)
+
+    @property
+    def log_mel(self) -> np.ndarray:
+        import librosa
+
+        return self._get("log_mel", lambda: librosa.power_to_db(self.mel_power))
+
+    def mfcc(self, n_mfcc: int = 20) -> np.ndarray:
+        """``(n_mfcc, T)``, equal to ``librosa.feature.mfcc(y=y, sr=sr, n_mfcc=n_mfcc)``."""
+        import librosa
+
+        return self._get(f"mfcc{n_mfcc}", lambda: librosa.feature.mfcc(S=self.log_mel, n_mfcc=n_mfcc))
+
+
 def power_spectrogram(*, y: np.ndarray, n_fft: int = N_FFT, hop_length: int = HOP_LENGTH) -> np.ndarray:
     """|STFT|^2, shape ``(1 + n_fft // 2, n_frames)`` (librosa's defaults: centered, Hann window)."""
-    import librosa
-
-    return np.abs(librosa.stft(y, n_fft=n_fft, hop_length=hop_length)) ** 2
+    return ClipSpectra(y, n_fft=n_fft, hop_length=hop_length).power
 
 
 def mfcc(*, sr: int = SAMPLE_RATE, S_power: np.ndarray, n_mfcc: int = 20, n_mels: int = N_MELS) -> np.ndarray:
@@ -73,56 +123,123 @@ def mfcc_stats(*, y: np.ndarray | None = None, sr: int = SAMPLE_RATE, S_power: n
         if y is None:
             raise ValueError("mfcc_stats needs y or S_power")
         S_power = power_spectrogram(y=y)
-    m = mfcc(sr=sr, S_power=S_power, n_mfcc=n_mfcc)
-    out = {f"mfcc{i + 1}_mean": float(v) for i, v in enumerate(m.mean(axis=1))}
-    out.update({f"mfcc{i + 1}_std": float(v) for i, v in enumerate(m.std(axis=1))})
+    return _mean_std(mfcc(sr=sr, S_power=S_power, n_mfcc=n_mfcc), "mfcc")
+
+
+def _mean_std(m: np.ndarray, prefix: str) -> dict[str, float]:
+    out = {f"{prefix}{i + 1}_mean": float(v) for i, v in enumerate(m.mean(axis=1))}
+    out.update({f"{prefix}{i + 1}_std": float(v) for i, v in enumerate(m.std(axis=1))})
     return out
 
 
-def _mfcc_set(y: np.ndarray, sr: int) -> dict[str, float]:
-    return mfcc_stats(sr=sr, S_power=power_spectrogram(y=y))
+def mfcc_set(c: ClipSpectra) -> dict[str, float]:
+    """``mfcc``: 20 MFCC mean + std over time (40-D), the original project's audio features."""
+    return _mean_std(c.mfcc(20), "mfcc")
 
 
-# Feature sets by name: waveform -> named values. A new feature set is one entry.
-FEATURE_SETS = {
-    "mfcc": _mfcc_set,
-}
+def mfcc_delta_set(c: ClipSpectra) -> dict[str, float]:
+    """``mfcc_delta``: ``mfcc`` plus mean + std of the first-order deltas (80-D)."""
+    import librosa
+
+    m = c.mfcc(20)
+    width = min(9, m.shape[1] - (1 - m.shape[1] % 2))  # delta needs an odd width no larger than the frame count
+    delta = librosa.feature.delta(m, width=max(3, width)) if m.shape[1] >= 3 else np.zeros_like(m)
+    return {**mfcc_set(c), **_mean_std(delta, "mfcc_delta")}
 
 
-def extract_one(path: str, feature_set: str = "mfcc", max_seconds: float | None = None) -> dict:
-    """Features of one file as ``{"features": {...}}`` or ``{"error": reason}`` (never raises for bad audio)."""
-    try:
-        y, info = decode(path, max_seconds=max_seconds)
-        return {"features": FEATURE_SETS[feature_set](y, SAMPLE_RATE), "info": info}
-    except AudioDecodeError as exc:
-        return {"error": str(exc)}
-
-
-def extract(paths: list[str], feature_set: str = "mfcc", n_jobs: int = -1, progress: bool = True,
-            max_seconds: float | None = None) -> tuple[np.ndarray, list[str], list[int], list[dict]]:
-    """Extract one feature set from many files in parallel.
-
-    Returns ``(X, columns, kept, skipped)``: ``X`` of shape ``(len(kept), n_features)``, the feature names, the indices
-    into ``paths`` that succeeded, and ``{"item": path, "reason": ...}`` for the files that did not.
+def gtzan57_set(c: ClipSpectra) -> dict[str, float]:
+    """``gtzan57``: the Kaggle GTZAN feature set with its column names (57 values; the CSV's ``length`` is not a
+    feature). Mean and variance over frames of chroma_stft, RMS, spectral centroid, bandwidth, rolloff,
+    zero-crossing rate; mean and variance of the harmonic and percussive waveforms (HPSS); tempo; 20 MFCC mean and
+    variance. Every spectral feature comes from the clip's one STFT; HPSS masks that same STFT instead of taking its
+    own; tempo uses the onset envelope of the shared log-mel spectrogram, and skips beat_track's beat positions,
+    which the feature never used. The numbers equal the one-call-per-feature reference (benchmarks/naive_reference.py).
     """
-    from joblib import Parallel, delayed
-    from tqdm.auto import tqdm
+    import librosa
 
-    if feature_set not in FEATURE_SETS:
-        raise MusiclustError(f"unknown audio feature set '{feature_set}'; choose one of {sorted(FEATURE_SETS)}")
-    jobs = Parallel(n_jobs=n_jobs, return_as="generator")(
-        delayed(extract_one)(p, feature_set, max_seconds) for p in paths
-    )
-    results = list(tqdm(jobs, total=len(paths), desc=f"features ({feature_set})", unit="clip", disable=not progress))
-    kept, rows, skipped = [], [], []
-    for i, res in enumerate(results):
-        if "error" in res:
-            skipped.append({"item": str(paths[i]), "reason": res["error"]})
-        else:
-            kept.append(i)
-            rows.append(res["features"])
-    if not rows:
-        raise MusiclustError("no audio file could be decoded; see the skipped list for the reasons")
-    columns = list(rows[0])
-    X = np.array([[r[c] for c in columns] for r in rows], dtype=np.float64)
-    return X, columns, kept, skipped
+    from . import kernels
+
+    y, sr = c.y, c.sr
+    out: dict[str, float] = {}
+
+    def mv(name, a):
+        out[f"{name}_mean"], out[f"{name}_var"] = float(np.mean(a)), float(np.var(a))
+
+    tuning = kernels.estimate_tuning(c.power, sr=sr, n_fft=c.n_fft)
+    mv("chroma_stft", librosa.feature.chroma_stft(S=c.power, sr=sr, tuning=tuning))
+    mv("rms", librosa.feature.rms(y=y))  # time-domain framing, as the reference computes it
+    shape = kernels.spectral_shape(c.magnitude, sr=sr, n_fft=c.n_fft)
+    mv("spectral_centroid", shape["centroid"])
+    mv("spectral_bandwidth", shape["bandwidth"])
+    mv("rolloff", shape["rolloff"])
+    mv("zero_crossing_rate", kernels.zero_crossing_rate(y))
+    harm_stft = kernels.harmonic_stft(c.stft, S=c.magnitude)
+    harm = librosa.istft(harm_stft, hop_length=c.hop_length, n_fft=c.n_fft, length=len(y), dtype=y.dtype)
+    mv("harmony", harm)
+    # The masks sum to one, so the percussive waveform is the STFT round trip of y minus the harmonic one;
+    # the round trip is y itself to float rounding (Hann window, hop n_fft/4), which saves a second inverse STFT.
+    mv("perceptr", y - harm)
+    onset = librosa.onset.onset_strength(S=c.log_mel, sr=sr, aggregate=np.median)  # as beat_track computes it
+    out["tempo"] = float(np.atleast_1d(librosa.feature.tempo(onset_envelope=onset, sr=sr))[0])
+    m = c.mfcc(20)
+    for i in range(m.shape[0]):
+        mv(f"mfcc{i + 1}", m[i])
+    return out
+
+
+LOGMEL_FRAMES = 128
+LOGMEL_SECONDS = 30.0
+
+
+def logmel_patch(c: ClipSpectra, n_frames: int = LOGMEL_FRAMES, seconds: float = LOGMEL_SECONDS) -> np.ndarray:
+    """``logmel``: a fixed-size log-mel patch ``(128 mel bands, 128 frames)`` float32 covering ``seconds`` of audio.
+
+    The clip's 128-band log-mel spectrogram (hop 512, about 1292 frames for 30 s) is cut or padded (with the
+    spectrogram's floor, i.e. silence) to exactly ``seconds``, then averaged over time into ``n_frames`` blocks of
+    about 0.23 s each, so a ConvVAE sees the whole excerpt at a CPU-friendly size.
+    """
+    target = int(np.ceil(seconds * c.sr / c.hop_length))
+    S = c.log_mel
+    if S.shape[1] < target:
+        S = np.pad(S, ((0, 0), (0, target - S.shape[1])), constant_values=float(S.min()))
+    S = S[:, :target]
+    edges = np.linspace(0, target, n_frames + 1).round().astype(int)
+    return np.add.reduceat(S, edges[:-1], axis=1) / np.diff(edges)[None, :]
+
+
+# Feature sets by name: ClipSpectra -> named values (vectors) or an array (patches). A new set is one entry.
+FEATURE_SETS = {
+    "mfcc": mfcc_set,
+    "mfcc_delta": mfcc_delta_set,
+    "gtzan57": gtzan57_set,
+    "logmel": logmel_patch,
+}
+PATCH_SETS = {"logmel"}
+
+
+FEATURE_PARAMS = {"sr": SAMPLE_RATE, "n_fft": N_FFT, "hop_length": HOP_LENGTH, "n_mels": N_MELS,
+                  "logmel_frames": LOGMEL_FRAMES, "logmel_seconds": LOGMEL_SECONDS}
+
+
+def compute(y: np.ndarray, feature_set: str, sr: int = SAMPLE_RATE) -> tuple[np.ndarray, list[str] | None, dict]:
+    """One feature set of one waveform: ``(values, column names or None for patches, notes)``.
+
+    Clips shorter than one analysis window (``n_fft`` samples) are zero-padded to it, and any non-finite value (which
+    librosa can produce on pathological input) is set to 0; both are recorded in ``notes``.
+    """
+    notes: dict = {}
+    if y.size < N_FFT:
+        notes["padded_from_samples"] = int(y.size)
+        y = np.pad(y, (0, N_FFT - y.size))
+    result = FEATURE_SETS[feature_set](ClipSpectra(y, sr))
+    if isinstance(result, dict):
+        columns = list(result)
+        values = np.array([result[c] for c in columns], dtype=np.float64)
+    else:
+        columns, values = None, np.asarray(result, dtype=np.float32)
+    if not np.isfinite(values).all():
+        notes["non_finite_set_to_zero"] = int((~np.isfinite(values)).sum())
+        values = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
+    if feature_set in PATCH_SETS and y.size < LOGMEL_SECONDS * sr:
+        notes["padded_to_seconds"] = LOGMEL_SECONDS
+    return values, columns, notes

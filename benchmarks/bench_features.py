@@ -1,0 +1,138 @@
+"""Feature-extraction speed, agreement and memory on real GTZAN clips (../shared/data; skipped when absent).
+
+    python benchmarks/bench_features.py [--data ../shared/data] [--n-memory 1000]
+
+Measures, single core (one process, warm: numba kernels compiled and cached first):
+  * gtzan57 (one decode, one STFT, shared spectra, exact fast kernels) vs the naive one-librosa-call-per-feature script
+    (benchmarks/naive_reference.py), per 30-s clip, and the worst relative difference per feature;
+  * mfcc vs librosa.load + librosa.feature.mfcc;
+  * the 44.1 kHz clips (resampling path);
+then all cores (joblib over processes) and the peak memory of extracting --n-memory clips (the real clips repeated,
+cache off for gtzan57, on for logmel so patches stream into a memory-mapped stack).
+Writes benchmarks/results/features.json and prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from naive_reference import naive_gtzan57, naive_mfcc40  # noqa: E402
+
+from musiclust.features import audio  # noqa: E402
+from musiclust.features.cache import FeatureCache  # noqa: E402
+from musiclust.features.engine import extract  # noqa: E402
+
+
+def per_clip(fn, paths, repeat=1):
+    times = []
+    for p in paths:
+        t = time.perf_counter()
+        for _ in range(repeat):
+            fn(p)
+        times.append((time.perf_counter() - t) / repeat)
+    return float(np.mean(times)), times
+
+
+def fast(feature_set):
+    return lambda p: audio.compute(audio.decode(p)[0], feature_set)
+
+
+def max_rel_err(paths, feature_set, reference):
+    worst: dict[str, float] = {}
+    for p in paths:
+        values, names, _ = audio.compute(audio.decode(p)[0], feature_set)
+        ref = reference(p)
+        for name, v in zip(names, values):
+            err = abs(v - ref[name]) / max(abs(ref[name]), 1e-12)
+            worst[name] = max(worst.get(name, 0.0), err)
+    return worst
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default=str(HERE.parent.parent / "shared" / "data"), help="the shared data folder")
+    ap.add_argument("--n-memory", type=int, default=1000, help="clips for the all-cores and memory run")
+    ap.add_argument("--n-jobs", type=int, default=os.cpu_count(), help="processes for the all-cores run")
+    args = ap.parse_args()
+    clips = sorted(Path(args.data, "gtzan", "clips").glob("*.wav"))
+    clips44 = sorted(Path(args.data, "gtzan", "classical_15s").glob("*.wav"))
+    if not clips:
+        print(f"no GTZAN clips under {args.data}: nothing to measure")
+        return 0
+    paths = [str(p) for p in clips]
+    fast("gtzan57")(paths[0])  # compile / load the numba kernels once, like any long-running extraction
+    naive_gtzan57(paths[0])
+
+    out: dict = {"cpu_count": os.cpu_count(), "clips": len(paths)}
+    t_fast, _ = per_clip(fast("gtzan57"), paths, repeat=3)
+    t_naive, _ = per_clip(naive_gtzan57, paths)
+    out["gtzan57"] = {"fast_s_per_clip": t_fast, "naive_s_per_clip": t_naive, "speedup": t_naive / t_fast}
+    worst = max_rel_err(paths, "gtzan57", naive_gtzan57)
+    out["gtzan57"]["max_rel_err"] = max(worst.values())
+    out["gtzan57"]["worst_feature"] = max(worst, key=worst.get)
+    t_m, _ = per_clip(fast("mfcc"), paths, repeat=3)
+    t_mref, _ = per_clip(naive_mfcc40, paths, repeat=3)
+    worst_m = max_rel_err(paths, "mfcc", naive_mfcc40)
+    out["mfcc"] = {"fast_s_per_clip": t_m, "librosa_s_per_clip": t_mref, "speedup": t_mref / t_m,
+                   "max_rel_err": max(worst_m.values())}
+    if clips44:
+        p44 = [str(p) for p in clips44]
+        t44, _ = per_clip(fast("gtzan57"), p44, repeat=2)
+        t44n, _ = per_clip(naive_gtzan57, p44)
+        w44 = max_rel_err(p44, "gtzan57", naive_gtzan57)
+        out["gtzan57_44k_15s"] = {"fast_s_per_clip": t44, "naive_s_per_clip": t44n, "speedup": t44n / t44,
+                                  "max_rel_err": max(w44.values())}
+
+    many = [paths[i % len(paths)] for i in range(args.n_memory)]
+    for feature_set, use_cache in (("gtzan57", False), ("logmel", True)):
+        with tempfile.TemporaryDirectory() as tmp:
+            rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            t = time.perf_counter()
+            # distinct cache keys per repeat (as distinct files would have), so nothing is served from the cache
+            sha = [f"bench-{i}" for i in range(len(many))] if use_cache else None
+            ex = extract(many, feature_set, n_jobs=args.n_jobs, progress=False,
+                         cache=FeatureCache(tmp) if use_cache else None, sha256=sha)
+            elapsed = time.perf_counter() - t
+            out[f"all_cores_{feature_set}"] = {
+                "n_clips": len(many), "n_jobs": args.n_jobs, "wall_s": elapsed, "s_per_clip": elapsed / len(many),
+                "shape": list(ex.X.shape), "memory_mapped": isinstance(ex.X, np.memmap),
+                "peak_rss_main_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "peak_rss_main_before_mb": rss_before / 1024,
+                "peak_rss_worker_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+            }
+            del ex
+
+    (HERE / "results").mkdir(exist_ok=True)
+    (HERE / "results" / "features.json").write_text(json.dumps(out, indent=2))
+    g = out["gtzan57"]
+    print(f"gtzan57, 1 core: {g['fast_s_per_clip']:.3f} s/clip vs naive {g['naive_s_per_clip']:.3f} s/clip "
+          f"= {g['speedup']:.1f}x; max rel. error {g['max_rel_err']:.1e} ({g['worst_feature']})")
+    m = out["mfcc"]
+    print(f"mfcc, 1 core: {m['fast_s_per_clip']:.4f} s/clip vs librosa.load+mfcc {m['librosa_s_per_clip']:.4f} "
+          f"= {m['speedup']:.2f}x; max rel. error {m['max_rel_err']:.1e}")
+    if "gtzan57_44k_15s" in out:
+        h = out["gtzan57_44k_15s"]
+        print(f"gtzan57 on 44.1 kHz 15-s clips: {h['fast_s_per_clip']:.3f} vs {h['naive_s_per_clip']:.3f} s/clip "
+              f"= {h['speedup']:.1f}x; max rel. error {h['max_rel_err']:.1e}")
+    for fs in ("gtzan57", "logmel"):
+        a = out[f"all_cores_{fs}"]
+        print(f"{fs}, {a['n_jobs']} processes, {a['n_clips']} clips: {a['wall_s']:.1f} s "
+              f"({a['s_per_clip']:.3f} s/clip); peak RSS main {a['peak_rss_main_mb']:.0f} MB, "
+              f"largest worker {a['peak_rss_worker_mb']:.0f} MB; output {a['shape']}"
+              + (" memory-mapped" if a["memory_mapped"] else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
