@@ -1,0 +1,314 @@
+"""`LatentModel`: a scikit-learn-style wrapper around the `vae.VAE` family, and the model registry.
+
+``LatentModel(name, ...).fit(X, ...)`` then ``encode`` (latent means), ``decode``, ``reconstruct``, ``save``/``load``.
+Parameters are stored by ``__init__``; fitted attributes end in ``_`` (``history_``, ``model_``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import MusiclustError
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What distinguishes one family member: a few parameters, not a new training loop."""
+
+    name: str
+    description: str
+    deterministic: bool = False
+    beta: float = 1.0
+    conditional: bool = False
+    multimodal: bool = False
+    mixture_prior: bool = False
+    conv: bool = False
+
+
+MODELS: dict[str, ModelSpec] = {s.name: s for s in (
+    ModelSpec("ae", "deterministic autoencoder (baseline)", deterministic=True),
+    ModelSpec("vae", "VAE, beta = 1 (Kingma & Welling 2014)"),
+    ModelSpec("beta_vae", "Beta-VAE, beta = 4 (Higgins et al. 2017)", beta=4.0),
+    ModelSpec("cvae", "conditional VAE (Sohn et al. 2015), condition fed to encoder and decoder", conditional=True),
+    ModelSpec("convvae", "convolutional VAE on 128x128 log-mel patches", conv=True),
+    ModelSpec("multimodal", "audio + lyrics VAE, product of experts (Wu & Goodman 2018)", multimodal=True),
+    ModelSpec("gmmvae", "VAE with a Gaussian-mixture prior (VaDE, Jiang et al. 2017)", mixture_prior=True),
+)}
+
+
+def _set_determinism(seed: int) -> None:
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def _check_matrix(X, name: str, width: int | None = None, ndim: int = 2) -> np.ndarray:
+    X = np.asarray(X) if not isinstance(X, np.memmap) else X
+    if X.ndim != ndim:
+        raise MusiclustError(f"{name} must have {ndim} dimensions, got shape {X.shape}")
+    if width is not None and X.shape[1:] != (width if isinstance(width, tuple) else (width,)):
+        raise MusiclustError(f"{name} has shape {X.shape[1:]} per track; this model was built for {width}")
+    if ndim == 2 and not np.isfinite(X).all():
+        raise MusiclustError(f"{name} contains NaN or infinite values: clean or impute the features first")
+    return X
+
+
+class LatentModel:
+    """A member of the autoencoder family with a uniform interface.
+
+    Inputs: ``X`` audio features ``(n, d)`` (standardized) or log-mel patches ``(n, n_mels, n_frames)`` for
+    ``convvae``; ``condition``: labels ``(n,)`` for ``cvae``; ``lyrics`` ``(n, d_l)`` and ``lyrics_mask`` ``(n,)``
+    for ``multimodal``.
+    """
+
+    def __init__(self, name: str = "vae", latent_dim: int = 16, hidden: tuple[int, ...] = (256, 128),
+                 beta: float | None = None, epochs: int = 100, batch_size: int = 64, learning_rate: float = 1e-3,
+                 validation_split: float = 0.1, patience: int = 15, kl_warmup_epochs: int = 10,
+                 n_components: int = 10, pretrain_epochs: int = 30, seed: int = 0, verbose: int = 0):
+        if name not in MODELS:
+            raise MusiclustError(f"unknown model '{name}'; choose from {sorted(MODELS)}")
+        self.name = name
+        self.latent_dim = latent_dim
+        self.hidden = tuple(hidden)
+        self.beta = beta
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.validation_split = validation_split
+        self.patience = patience
+        self.kl_warmup_epochs = kl_warmup_epochs
+        self.n_components = n_components
+        self.pretrain_epochs = pretrain_epochs
+        self.seed = seed
+        self.verbose = verbose
+
+    @property
+    def spec(self) -> ModelSpec:
+        return MODELS[self.name]
+
+    def get_params(self) -> dict:
+        return {k: getattr(self, k) for k in ("name", "latent_dim", "hidden", "beta", "epochs", "batch_size",
+                                               "learning_rate", "validation_split", "patience", "kl_warmup_epochs",
+                                               "n_components", "pretrain_epochs", "seed")}
+
+    # --- inputs -----------------------------------------------------------------------------------------------
+    def _inputs(self, X, condition=None, lyrics=None, lyrics_mask=None, fitting=False) -> dict:
+        spec = self.spec
+        X = _check_matrix(X, "X", None if fitting else self.input_shape_, ndim=3 if spec.conv else 2)
+        n = X.shape[0]
+        # Patches stay as given (possibly a memory map larger than RAM); they are normalized batch by batch.
+        inputs = {"audio": X if spec.conv else X.astype(np.float32)}
+        if spec.conditional:
+            if condition is None:
+                raise MusiclustError(f"model '{self.name}' needs a condition column (e.g. language)")
+            condition = np.asarray(condition).astype(str)
+            if fitting:
+                self.condition_categories_ = sorted(set(condition))
+            index = {c: i for i, c in enumerate(self.condition_categories_)}
+            onehot = np.zeros((n, len(index)), np.float32)
+            for i, c in enumerate(condition):
+                if c in index:  # an unseen category gets the all-zero condition
+                    onehot[i, index[c]] = 1.0
+            inputs["condition"] = onehot
+        if spec.multimodal:
+            if lyrics is None or lyrics_mask is None:
+                raise MusiclustError("model 'multimodal' needs lyrics features and their mask")
+            lyrics = _check_matrix(lyrics, "lyrics", None if fitting else self.lyrics_dim_)
+            inputs["lyrics"] = lyrics.astype(np.float32)
+            inputs["lyrics_mask"] = np.asarray(lyrics_mask, dtype=np.float32)
+            if len(inputs["lyrics"]) != n or len(inputs["lyrics_mask"]) != n:
+                raise MusiclustError("audio, lyrics and lyrics mask must have one row per track")
+        return inputs
+
+    def _build(self, inputs: dict):
+        from . import networks
+        from .vae import VAE
+
+        spec = self.spec
+        cond_dim = inputs["condition"].shape[1] if "condition" in inputs else 0
+        shape = tuple(inputs["audio"].shape[1:])
+        if spec.conv:
+            enc = {"audio": networks.conv_encoder(shape, self.latent_dim, cond_dim=cond_dim, name="audio_encoder")}
+            dec = {"audio": networks.conv_decoder(shape, self.latent_dim, cond_dim=cond_dim, name="audio_decoder")}
+        else:
+            enc = {"audio": networks.dense_encoder(shape[0], self.latent_dim, self.hidden, cond_dim,
+                                                   name="audio_encoder")}
+            dec = {"audio": networks.dense_decoder(shape[0], self.latent_dim, self.hidden[::-1], cond_dim,
+                                                   name="audio_decoder")}
+        if spec.multimodal:
+            d_l = inputs["lyrics"].shape[1]
+            enc["lyrics"] = networks.dense_encoder(d_l, self.latent_dim, (64,), name="lyrics_encoder")
+            dec["lyrics"] = networks.dense_decoder(d_l, self.latent_dim, (64,), name="lyrics_decoder")
+        beta = self.beta if self.beta is not None else spec.beta
+        return VAE(enc, dec, self.latent_dim, condition_dim=cond_dim, beta=beta, deterministic=spec.deterministic,
+                   n_components=self.n_components if spec.mixture_prior else 0,
+                   kl_warmup_epochs=0 if spec.deterministic else self.kl_warmup_epochs, seed=self.seed)
+
+    # --- training ---------------------------------------------------------------------------------------------
+    def _train(self, inputs: dict, epochs: int, callbacks: list):
+        import keras
+
+        from .data import PatchBatches
+
+        self.model_.compile(optimizer=keras.optimizers.Adam(self.learning_rate))
+        n = len(inputs["audio"])
+        if self.spec.conv:
+            rng = np.random.default_rng(self.seed)
+            order = rng.permutation(n)
+            n_val = int(round(n * self.validation_split)) if self.validation_split else 0
+            val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
+            kw = {"mean": self.patch_mean_, "std": self.patch_std_}
+            train = PatchBatches(inputs, train_idx, self.batch_size, shuffle=True, seed=self.seed, **kw)
+            val = PatchBatches(inputs, val_idx, self.batch_size, **kw) if n_val else None
+            return self.model_.fit(train, validation_data=val, epochs=epochs, callbacks=callbacks,
+                                   verbose=self.verbose)
+        return self.model_.fit(inputs, epochs=epochs, batch_size=self.batch_size, shuffle=True,
+                               validation_split=self.validation_split, callbacks=callbacks, verbose=self.verbose)
+
+    def fit(self, X, condition=None, lyrics=None, lyrics_mask=None) -> "LatentModel":
+        import keras
+
+        from .vae import KLWarmup
+
+        inputs = self._inputs(X, condition, lyrics, lyrics_mask, fitting=True)
+        n = len(inputs["audio"])
+        n_train = n - int(round(n * self.validation_split))
+        if n_train < self.batch_size:
+            raise MusiclustError(f"{n} tracks leave {n_train} for training, fewer than the batch size "
+                                 f"{self.batch_size}: pass a smaller batch size (--batch-size)")
+        self.input_shape_ = tuple(inputs["audio"].shape[1:])
+        if self.spec.conv:
+            self.patch_mean_, self.patch_std_ = _streaming_mean_std(inputs["audio"])
+        if self.spec.multimodal:
+            self.lyrics_dim_ = inputs["lyrics"].shape[1]
+        _set_determinism(self.seed)
+        self.model_ = self._build(inputs)
+        monitor = "val_loss" if self.validation_split else "loss"
+        history: dict[str, list] = {}
+        if self.spec.mixture_prior:
+            # VaDE: pretrain as an autoencoder, then initialize the mixture prior from a GMM on the latent means.
+            from sklearn.mixture import GaussianMixture
+
+            self.model_.deterministic = True
+            h = self._train(inputs, self.pretrain_epochs, [])
+            history.update({f"pretrain_{k}": v for k, v in h.history.items()})
+            Z = self._encode_inputs(inputs)
+            gmm = GaussianMixture(self.n_components, covariance_type="diag", random_state=self.seed,
+                                  reg_covar=1e-4).fit(Z)
+            self.model_.gmm_means.assign(gmm.means_.astype(np.float32))
+            self.model_.gmm_log_vars.assign(np.log(gmm.covariances_).astype(np.float32))
+            self.model_.pi_logits.assign(np.log(gmm.weights_).astype(np.float32))
+            self.model_.deterministic = False
+        callbacks = [keras.callbacks.EarlyStopping(monitor=monitor, patience=self.patience, restore_best_weights=True)]
+        if self.model_.kl_warmup_epochs:
+            callbacks.append(KLWarmup(self.model_.kl_warmup_epochs))
+        h = self._train(inputs, self.epochs, callbacks)
+        history.update(h.history)
+        self.history_ = {k: [float(v) for v in vals] for k, vals in history.items()}
+        return self
+
+    # --- inference --------------------------------------------------------------------------------------------
+    def _check_fitted(self):
+        if not hasattr(self, "model_"):
+            raise MusiclustError(f"model '{self.name}' is not fitted: call fit() first")
+
+    def _encode_inputs(self, inputs: dict, batch: int = 256) -> np.ndarray:
+        n = len(inputs["audio"])
+        out = []
+        for start in range(0, n, batch):
+            part = {k: np.asarray(v[start:start + batch]) for k, v in inputs.items()}
+            if self.spec.conv:
+                part["audio"] = ((part["audio"] - self.patch_mean_) / self.patch_std_).astype(np.float32)
+            z_mean, _ = self.model_.encode_distribution(part)
+            out.append(np.asarray(z_mean))
+        return np.concatenate(out).astype(np.float64)
+
+    def encode(self, X, condition=None, lyrics=None, lyrics_mask=None) -> np.ndarray:
+        """Latent means ``(n, latent_dim)``."""
+        self._check_fitted()
+        return self._encode_inputs(self._inputs(X, condition, lyrics, lyrics_mask))
+
+    def decode(self, Z, condition=None) -> dict[str, np.ndarray]:
+        """Reconstructions per modality from latent points ``Z`` ``(n, latent_dim)``."""
+        self._check_fitted()
+        Z = _check_matrix(Z, "Z", self.latent_dim).astype(np.float32)
+        cond = None
+        if self.spec.conditional:
+            cond = self._inputs(np.zeros((len(Z), *self.input_shape_)) if not self.spec.conv else
+                                np.zeros((len(Z), *self.input_shape_), np.float32), condition)["condition"]
+        outs = self.model_.decode(Z, cond)
+        outs = {k: np.asarray(v) for k, v in outs.items()}
+        if self.spec.conv:
+            outs["audio"] = outs["audio"] * self.patch_std_ + self.patch_mean_
+        return outs
+
+    def reconstruct(self, X, condition=None, lyrics=None, lyrics_mask=None) -> np.ndarray:
+        """Audio reconstructions, same shape as ``X``."""
+        Z = self.encode(X, condition, lyrics, lyrics_mask)
+        return self.decode(Z, condition)["audio"]
+
+    def predict_clusters(self, X, condition=None, lyrics=None, lyrics_mask=None) -> np.ndarray:
+        """``gmmvae`` only: the most probable mixture component of each track ``(n,)``."""
+        if not self.spec.mixture_prior:
+            raise MusiclustError(f"model '{self.name}' has no mixture prior to cluster with")
+        Z = self.encode(X, condition, lyrics, lyrics_mask).astype(np.float32)
+        return np.asarray(self.model_.cluster_probabilities(Z)).argmax(axis=1)
+
+    # --- persistence ------------------------------------------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write ``<path>.keras`` (the Keras model) and ``<path>.json`` (this wrapper's parameters and state)."""
+        self._check_fitted()
+        path = Path(path).with_suffix(".keras")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.model_.save(path)
+        state = {"params": self.get_params(), "input_shape": list(self.input_shape_)}
+        for attr in ("condition_categories_", "lyrics_dim_", "patch_mean_", "patch_std_"):
+            if hasattr(self, attr):
+                state[attr] = getattr(self, attr)
+        path.with_suffix(".json").write_text(json.dumps(state, indent=2, default=float))
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> "LatentModel":
+        import keras
+
+        from . import vae  # noqa: F401  (registers the custom objects)
+
+        path = Path(path).with_suffix(".keras")
+        if not path.exists():
+            raise MusiclustError(f"no saved model at {path}")
+        state = json.loads(path.with_suffix(".json").read_text())
+        params = state["params"]
+        params["hidden"] = tuple(params["hidden"])
+        self = cls(**params)
+        self.model_ = keras.saving.load_model(path, compile=False)
+        self.input_shape_ = tuple(state["input_shape"])
+        for attr in ("condition_categories_", "lyrics_dim_", "patch_mean_", "patch_std_"):
+            if attr in state:
+                setattr(self, attr, state[attr])
+        return self
+
+
+def _streaming_mean_std(X, chunk: int = 256) -> tuple[float, float]:
+    """Global mean and std of a (possibly memory-mapped) array, read in chunks."""
+    total, total_sq, count = 0.0, 0.0, 0
+    for start in range(0, len(X), chunk):
+        part = np.asarray(X[start:start + chunk], dtype=np.float64)
+        total += part.sum()
+        total_sq += np.square(part).sum()
+        count += part.size
+    mean = total / count
+    return float(mean), float(max(np.sqrt(max(total_sq / count - mean ** 2, 0.0)), 1e-6))
+
+
+def model_descriptions() -> dict[str, str]:
+    return {k: v.description for k, v in MODELS.items()}
+
+
+__all__ = ["MODELS", "LatentModel", "ModelSpec", "model_descriptions"]

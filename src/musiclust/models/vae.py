@@ -1,0 +1,234 @@
+"""One Keras 3 model class for the whole autoencoder family.
+
+``VAE`` combines one or more encoders ("experts", one per modality), one decoder per modality, an optional condition
+vector, and a prior. Each family member is a parameter of it, not a copy:
+
+- AE: ``deterministic=True`` (no sampling, no KL term).
+- VAE (Kingma & Welling 2014): ELBO = E_q[log p(x|z)] - KL(q(z|x) || N(0, I)); reconstruction as a Gaussian
+  log-likelihood with unit variance, i.e. half the summed squared error.
+- Beta-VAE (Higgins et al. 2017): the same with ``beta > 1`` multiplying the KL term. ``kl_warmup_epochs`` ramps the
+  KL weight linearly from 0 to ``beta`` (Bowman et al. 2016).
+- CVAE (Sohn et al. 2015): encoders and decoders also receive a one-hot condition ``c``; q(z|x, c), p(x|z, c).
+- ConvVAE: the VAE with convolutional encoder/decoder builders on log-mel patches.
+- Multimodal VAE: one expert per modality, fused by a product of Gaussian experts with the prior expert N(0, I)
+  (Wu & Goodman 2018, MVAE): precision-weighted means. A track without lyrics simply leaves the lyrics expert out
+  of the product (its mask is 0), and its lyrics reconstruction term is masked out -- no fake text enters.
+- GMM-prior VAE (VaDE, Jiang et al. 2017): p(z) = sum_c pi_c N(z; mu_c, diag sigma_c^2); the KL term becomes
+  Eq. (11) of the paper with responsibilities gamma_c = q(c|x) computed from the sampled z.
+
+Inputs are a dict: ``{"audio": (batch, ...), "lyrics": (batch, d_l), "lyrics_mask": (batch,), "condition": (batch,
+n_cond)}``; only the keys the model was built with are needed.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import tensorflow as tf
+from keras import layers, ops
+
+
+@keras.saving.register_keras_serializable(package="musiclust")
+class Sampling(layers.Layer):
+    """z = mu + sigma * eps, eps ~ N(0, I), with its own seeded generator (reparameterization trick)."""
+
+    def __init__(self, seed: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs):
+        z_mean, z_log_var = inputs
+        eps = keras.random.normal(ops.shape(z_mean), seed=self.seed_generator)
+        return z_mean + ops.exp(0.5 * z_log_var) * eps
+
+    def get_config(self):
+        return {**super().get_config(), "seed": self.seed}
+
+
+def gaussian_kl(z_mean, z_log_var):
+    """KL(N(mu, diag exp(logvar)) || N(0, I)) per sample ``(batch,)`` (Kingma & Welling 2014, Appendix B)."""
+    return -0.5 * ops.sum(1.0 + z_log_var - ops.square(z_mean) - ops.exp(z_log_var), axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="musiclust")
+class VAE(keras.Model):
+    """The autoencoder family; see the module docstring.
+
+    Args:
+        encoders / decoders: modality name -> functional model (see `networks`); the names are the input dict keys.
+        condition_dim: width of the one-hot condition (0: unconditional).
+        beta: KL weight; ``deterministic``: plain autoencoder.
+        n_components: > 0 gives the VaDE Gaussian-mixture prior with that many components.
+    """
+
+    def __init__(self, encoders: dict, decoders: dict, latent_dim: int, condition_dim: int = 0, beta: float = 1.0,
+                 deterministic: bool = False, n_components: int = 0, kl_warmup_epochs: int = 0, seed: int = 0,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.encoders = dict(encoders)
+        self.decoders = dict(decoders)
+        self.modalities = list(self.encoders)
+        self.latent_dim = latent_dim
+        self.condition_dim = condition_dim
+        self.beta = beta
+        self.deterministic = deterministic
+        self.n_components = n_components
+        self.kl_warmup_epochs = kl_warmup_epochs
+        self.seed = seed
+        self.sampling = Sampling(seed=seed, name="sampling")
+        # Current KL weight; a callback ramps it during warm-up (not trainable, saved with the model).
+        self.kl_weight = self.add_weight(shape=(), initializer=keras.initializers.Constant(
+            0.0 if kl_warmup_epochs > 0 else 1.0), trainable=False, name="kl_weight")
+        if n_components:
+            self.pi_logits = self.add_weight(shape=(n_components,), initializer="zeros", name="gmm_pi_logits")
+            self.gmm_means = self.add_weight(shape=(n_components, latent_dim), initializer="random_normal",
+                                             name="gmm_means")
+            self.gmm_log_vars = self.add_weight(shape=(n_components, latent_dim), initializer="zeros",
+                                                name="gmm_log_vars")
+        self.built = True  # every sub-network is a functional model, built on construction
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.recon_tracker = keras.metrics.Mean(name="reconstruction_loss")
+        self.kl_tracker = keras.metrics.Mean(name="kl_loss")
+
+    # --- encoding -------------------------------------------------------------------------------------------------
+    def _expert(self, name, inputs):
+        x = inputs[name]
+        if self.condition_dim:
+            return self.encoders[name]([x, inputs["condition"]])
+        return self.encoders[name](x)
+
+    def encode_distribution(self, inputs):
+        """``(z_mean, z_log_var)`` of q(z|x): one expert, or the product of all present experts and N(0, I)."""
+        if len(self.modalities) == 1:
+            return self._expert(self.modalities[0], inputs)
+        precision = ops.ones((ops.shape(inputs[self.modalities[0]])[0], self.latent_dim))  # prior expert N(0, I)
+        weighted_mean = ops.zeros_like(precision)
+        for name in self.modalities:
+            mu, log_var = self._expert(name, inputs)
+            mask = inputs.get(f"{name}_mask")
+            p = ops.exp(-log_var)
+            if mask is not None:
+                p = p * ops.expand_dims(ops.cast(mask, p.dtype), -1)
+            precision = precision + p
+            weighted_mean = weighted_mean + mu * p
+        return weighted_mean / precision, -ops.log(precision)
+
+    def decode(self, z, condition=None):
+        outs = {}
+        for name, dec in self.decoders.items():
+            outs[name] = dec([z, condition]) if self.condition_dim else dec(z)
+        return outs
+
+    def call(self, inputs, training=False):
+        z_mean, z_log_var = self.encode_distribution(inputs)
+        z = z_mean if (self.deterministic or not training) else self.sampling([z_mean, z_log_var])
+        return self.decode(z, inputs.get("condition"))
+
+    # --- losses ---------------------------------------------------------------------------------------------------
+    def reconstruction_loss(self, inputs, outputs):
+        """Half the squared error summed over features (unit-variance Gaussian likelihood), masked per modality."""
+        total = 0.0
+        for name, x_hat in outputs.items():
+            x = ops.cast(inputs[name], x_hat.dtype)
+            err = ops.square(x - x_hat)
+            err = 0.5 * ops.sum(ops.reshape(err, (ops.shape(err)[0], -1)), axis=-1)
+            mask = inputs.get(f"{name}_mask")
+            if mask is not None:
+                err = err * ops.cast(mask, err.dtype)
+            total = total + err
+        return total
+
+    def gmm_kl(self, z, z_mean, z_log_var):
+        """VaDE's KL term (Jiang et al. 2017, Eq. 11), per sample, with gamma = q(c|x) from the sampled ``z``."""
+        pi = ops.softmax(self.pi_logits)
+        mu_c = self.gmm_means[None]  # (1, K, D)
+        lv_c = self.gmm_log_vars[None]
+        zz = z[:, None, :]  # (B, 1, D)
+        log_pz_c = -0.5 * ops.sum(math.log(2 * math.pi) + lv_c + ops.square(zz - mu_c) / ops.exp(lv_c), axis=-1)
+        log_gamma = ops.log(pi + 1e-10)[None] + log_pz_c
+        gamma = ops.softmax(log_gamma, axis=-1)  # (B, K)
+        m, lv = z_mean[:, None, :], z_log_var[:, None, :]
+        cross = 0.5 * ops.sum(gamma * ops.sum(lv_c + ops.exp(lv) / ops.exp(lv_c) + ops.square(m - mu_c)
+                                              / ops.exp(lv_c), axis=-1), axis=-1)
+        log_ratio = ops.sum(gamma * (ops.log(gamma + 1e-10) - ops.log(pi + 1e-10)[None]), axis=-1)
+        entropy = -0.5 * ops.sum(1.0 + z_log_var, axis=-1)
+        return cross + log_ratio + entropy
+
+    def compute_losses(self, inputs, training):
+        z_mean, z_log_var = self.encode_distribution(inputs)
+        if self.deterministic:
+            z = z_mean
+            kl = ops.zeros_like(z_mean[:, 0])
+        else:
+            z = self.sampling([z_mean, z_log_var]) if training else z_mean
+            kl = self.gmm_kl(z, z_mean, z_log_var) if self.n_components else gaussian_kl(z_mean, z_log_var)
+        recon = self.reconstruction_loss(inputs, self.decode(z, inputs.get("condition")))
+        recon, kl = ops.mean(recon), ops.mean(kl)
+        return recon + self.beta * self.kl_weight * kl, recon, kl
+
+    def _update(self, loss, recon, kl):
+        self.loss_tracker.update_state(loss)
+        self.recon_tracker.update_state(recon)
+        self.kl_tracker.update_state(kl)
+        return {m.name: m.result() for m in self.metrics}
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker, self.recon_tracker, self.kl_tracker]
+
+    def train_step(self, data):
+        inputs = data[0] if isinstance(data, tuple) else data
+        with tf.GradientTape() as tape:
+            loss, recon, kl = self.compute_losses(inputs, training=True)
+        grads = tape.gradient(loss, self.trainable_weights)
+        # Some weights get no gradient by design (the variance head and mixture prior while a VaDE pretrains as an
+        # autoencoder; the variance head of a plain AE): update only the others.
+        pairs = [(g, v) for g, v in zip(grads, self.trainable_weights) if g is not None]
+        self.optimizer.apply_gradients(pairs)
+        return self._update(loss, recon, kl)
+
+    def test_step(self, data):
+        inputs = data[0] if isinstance(data, tuple) else data
+        return self._update(*self.compute_losses(inputs, training=False))
+
+    # --- GMM prior helpers ----------------------------------------------------------------------------------------
+    def cluster_probabilities(self, z):
+        """q(c|x) ``(n, K)`` at latent points ``z`` under the mixture prior."""
+        pi = ops.softmax(self.pi_logits)
+        lv_c = self.gmm_log_vars[None]
+        log_pz_c = -0.5 * ops.sum(lv_c + ops.square(z[:, None, :] - self.gmm_means[None]) / ops.exp(lv_c), axis=-1)
+        return ops.softmax(ops.log(pi + 1e-10)[None] + log_pz_c, axis=-1)
+
+    # --- serialization --------------------------------------------------------------------------------------------
+    def get_config(self):
+        ser = keras.saving.serialize_keras_object
+        return {
+            **super().get_config(),
+            "encoders": {k: ser(v) for k, v in self.encoders.items()},
+            "decoders": {k: ser(v) for k, v in self.decoders.items()},
+            "latent_dim": self.latent_dim, "condition_dim": self.condition_dim, "beta": self.beta,
+            "deterministic": self.deterministic, "n_components": self.n_components,
+            "kl_warmup_epochs": self.kl_warmup_epochs, "seed": self.seed,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        de = keras.saving.deserialize_keras_object
+        config = dict(config)
+        config["encoders"] = {k: de(v) for k, v in config["encoders"].items()}
+        config["decoders"] = {k: de(v) for k, v in config["decoders"].items()}
+        return cls(**config)
+
+
+class KLWarmup(keras.callbacks.Callback):
+    """Ramp the KL weight linearly from 0 to 1 over the first ``epochs`` epochs."""
+
+    def __init__(self, epochs: int):
+        super().__init__()
+        self.epochs = epochs
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.epochs > 0:
+            self.model.kl_weight.assign(min(1.0, epoch / self.epochs))

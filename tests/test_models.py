@@ -1,0 +1,127 @@
+"""The autoencoder family: analytic checks, shapes, training, persistence, determinism and bad input."""
+
+import numpy as np
+import pytest
+
+from musiclust.errors import MusiclustError
+from musiclust.models import MODELS, LatentModel
+
+FAST = dict(latent_dim=4, hidden=(32, 16), epochs=8, batch_size=16, patience=50, kl_warmup_epochs=2,
+            pretrain_epochs=5, n_components=3)
+
+
+def blobs(n_per=40, d=12, k=3, sep=6.0, seed=0):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(k, d)) * sep
+    X = np.vstack([c + rng.normal(size=(n_per, d)) for c in centres])
+    y = np.repeat(np.arange(k), n_per)
+    X = (X - X.mean(0)) / X.std(0)
+    return X.astype(np.float32), y
+
+
+def test_kl_of_the_prior_against_itself_is_zero():
+    from keras import ops
+
+    from musiclust.models.vae import gaussian_kl
+
+    kl = gaussian_kl(ops.zeros((5, 3)), ops.zeros((5, 3)))
+    np.testing.assert_allclose(np.asarray(kl), 0.0, atol=1e-7)
+    # and it is positive away from the prior: KL(N(1, 1) || N(0, 1)) = 0.5 per dimension
+    np.testing.assert_allclose(np.asarray(gaussian_kl(ops.ones((1, 3)), ops.zeros((1, 3)))), [1.5], rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["ae", "vae", "beta_vae", "cvae", "gmmvae", "multimodal"])
+def test_dense_models_shapes_and_history(name):
+    X, y = blobs()
+    kw = {}
+    if name == "cvae":
+        kw["condition"] = np.where(y == 0, "en", "bn")
+    if name == "multimodal":
+        L = np.random.default_rng(1).normal(size=(len(X), 6)).astype(np.float32)
+        mask = np.arange(len(X)) % 3 != 0  # a third of the tracks are instrumental
+        L[~mask] = 0
+        kw.update(lyrics=L, lyrics_mask=mask)
+    m = LatentModel(name, seed=0, **FAST).fit(X, **kw)
+    Z = m.encode(X, **kw)
+    assert Z.shape == (len(X), 4) and np.isfinite(Z).all()
+    assert m.reconstruct(X, **kw).shape == X.shape
+    assert {"reconstruction_loss", "kl_loss", "val_loss"} <= set(m.history_)
+    if name == "ae":
+        assert max(m.history_["kl_loss"]) == 0.0
+
+
+def test_convvae_on_patches_including_a_memory_map(tmp_path):
+    rng = np.random.default_rng(0)
+    P = rng.normal(size=(40, 32, 32)).astype(np.float32) - 40.0
+    path = tmp_path / "patches.npy"
+    mm = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=P.shape)
+    mm[:] = P
+    mm.flush()
+    P_map = np.load(path, mmap_mode="r")
+    m = LatentModel("convvae", seed=0, **FAST).fit(P_map)
+    assert m.encode(P_map).shape == (40, 4)
+    rec = m.reconstruct(P_map[:5])
+    assert rec.shape == (5, 32, 32)
+    assert abs(rec.mean() - P.mean()) < 5  # decoded back to the data's own scale
+
+
+def test_a_few_epochs_lower_the_loss_on_real_features(shared_data):
+    import pandas as pd
+
+    df = pd.read_csv(shared_data / "gtzan" / "features_30_sec.csv").iloc[:300]
+    X = df.drop(columns=["filename", "label", "length"]).to_numpy(float)
+    X = (X - X.mean(0)) / X.std(0)
+    m = LatentModel("vae", latent_dim=8, epochs=10, batch_size=32, patience=50, kl_warmup_epochs=0).fit(X)
+    loss = m.history_["loss"]
+    assert loss[-1] < 0.8 * loss[0]
+
+
+def test_save_load_round_trip_gives_identical_encodings(tmp_path):
+    X, y = blobs()
+    cond = np.where(y == 1, "de", "it")
+    for name in ("cvae", "gmmvae"):
+        m = LatentModel(name, seed=3, **FAST).fit(X, condition=cond)
+        path = m.save(tmp_path / name)
+        again = LatentModel.load(path)
+        np.testing.assert_array_equal(again.encode(X, condition=cond), m.encode(X, condition=cond))
+        if name == "gmmvae":
+            np.testing.assert_array_equal(again.predict_clusters(X), m.predict_clusters(X))
+
+
+def test_same_seed_same_encodings_other_seed_differs():
+    X, _ = blobs()
+    a = LatentModel("vae", seed=7, **FAST).fit(X).encode(X)
+    b = LatentModel("vae", seed=7, **FAST).fit(X).encode(X)
+    c = LatentModel("vae", seed=8, **FAST).fit(X).encode(X)
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+
+
+def test_gmmvae_recovers_well_separated_blobs():
+    from musiclust.metrics import clustering_accuracy
+
+    X, y = blobs(n_per=60, d=10, k=4, sep=8.0, seed=2)
+    m = LatentModel("gmmvae", latent_dim=4, hidden=(64, 32), epochs=40, batch_size=32, patience=50,
+                    pretrain_epochs=20, n_components=4, seed=0).fit(X)
+    assert clustering_accuracy(y, m.predict_clusters(X)) >= 0.95
+
+
+def test_bad_input_is_a_clear_error():
+    X, _ = blobs()
+    with pytest.raises(MusiclustError, match="NaN"):
+        Xn = X.copy()
+        Xn[0, 0] = np.nan
+        LatentModel("vae", **FAST).fit(Xn)
+    m = LatentModel("ae", **FAST).fit(X)
+    with pytest.raises(MusiclustError, match="built for"):
+        m.encode(X[:, :5])
+    with pytest.raises(MusiclustError, match="batch size"):
+        LatentModel("vae", **{**FAST, "batch_size": 64}).fit(X[:20])
+    with pytest.raises(MusiclustError, match="unknown model"):
+        LatentModel("transformer")
+    with pytest.raises(MusiclustError, match="condition"):
+        LatentModel("cvae", **FAST).fit(X)
+
+
+def test_registry_lists_the_whole_family():
+    assert {"ae", "vae", "beta_vae", "cvae", "convvae", "multimodal", "gmmvae"} <= set(MODELS)
