@@ -12,8 +12,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
-# Three contrasting style classes, three pieces each: enough to test every stage in seconds.
-SMALL_STYLES = ["bach_chorale", "fiddle_tune", "string_quartet"]
+# Four contrasting style classes (German and Italian lyrics, two instrumental), three pieces each: enough to test
+# every stage in seconds.
+SMALL_STYLES = ["bach_chorale", "monteverdi_madrigal", "fiddle_tune", "string_quartet"]
 SMALL_N = 3
 
 

@@ -19,12 +19,25 @@ def test_default_selection_meets_the_size_promise():
     assert {"de", "it", "la"} <= vocal_languages
 
 
-def test_selection_is_deterministic_and_spread():
+def test_selection_is_deterministic_spread_and_nested():
     chorales = corpus.STYLE_CLASSES[0]
     a, b = corpus.select_scores(chorales, 10), corpus.select_scores(chorales, 10)
     assert a == b and len(set(a)) == 10
     all_ = corpus.candidate_scores(chorales)
     assert a[0] == all_[0] and a[-1] == all_[-1]
+    # a quick run's pieces are a subset of the default corpus, so they are never rendered twice
+    assert set(corpus.select_scores(chorales, 12)) <= set(corpus.select_scores(chorales, 50))
+
+
+def test_a_small_request_keeps_the_larger_corpus_on_disk(small_corpus, tmp_path):
+    import shutil
+
+    copy = tmp_path / "c"
+    shutil.copytree(small_corpus, copy)
+    subset = corpus.build(copy, n_per_class=1, styles=["fiddle_tune"], n_jobs=1, progress=False)
+    assert len(subset) == 1
+    on_disk = pd.read_csv(copy / "manifest.csv", keep_default_na=False)
+    assert len(on_disk) == SMALL_N * len(SMALL_STYLES)  # nothing dropped from the manifest
 
 
 def test_manifest_integrity(small_corpus):
@@ -42,10 +55,13 @@ def test_manifest_integrity(small_corpus):
         assert 1.0 <= info.duration <= 30.0 + 1e-6
         y, _ = sf.read(str(small_corpus / row.audio_path))
         assert np.abs(y).max() > 0.5  # peak-normalized, not silence
-    # instrumental music has no language and no lyrics; chorales are German and most carry their text
-    assert set(m.loc[m["style"] != "bach_chorale", "language"]) == {"none"}
-    assert (m.loc[m["style"] != "bach_chorale", "lyrics"] == "").all()
+    # instrumental music has no language and no lyrics; chorales are German, madrigals Italian with their text
+    instrumental = m["style"].isin(["fiddle_tune", "string_quartet"])
+    assert set(m.loc[instrumental, "language"]) == {"none"}
+    assert (m.loc[instrumental, "lyrics"] == "").all()
     assert set(m.loc[m["style"] == "bach_chorale", "language"]) == {"de"}
+    madrigals = m[m["style"] == "monteverdi_madrigal"]
+    assert set(madrigals["language"]) == {"it"} and madrigals["has_lyrics"].all()
     info = json.loads((small_corpus / "corpus_info.json").read_text())
     assert "synthesized" in info["what"] and info["failed"] == []
 

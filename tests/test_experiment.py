@@ -1,6 +1,7 @@
-"""End-to-end runs through the command-line entry point, and its one-line errors."""
+"""End-to-end runs through the command-line entry point: every promised output, honest cells, one-line errors."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -10,6 +11,10 @@ import pytest
 
 from conftest import REPO
 from musiclust.cli import run_experiments_main
+from musiclust.report import fmt
+
+MODELS = ["ae", "vae", "beta_vae", "cvae", "convvae", "multimodal", "gmmvae"]
+ALL_REPS = ["raw", "pca", "lyrics", "audio_lyrics", *MODELS]
 
 
 def _run(args, capsys):
@@ -18,47 +23,129 @@ def _run(args, capsys):
     return code, out.out, out.err
 
 
-def test_end_to_end_on_small_corpus(small_corpus, tmp_path, capsys):
-    out_dir = tmp_path / "results"
-    code, out, err = _run(["--data-path", str(small_corpus), "--output-dir", str(out_dir), "--seeds", "0", "1"],
-                          capsys)
-    assert code == 0, err
-    run_dirs = [p for p in out_dir.iterdir() if p.is_dir() and p.name.startswith("corpus-")]
-    assert len(run_dirs) == 1
-    run_dir = run_dirs[0]
-    assert str(run_dir) in out and "NMI(style)" in out
-    for name in ["config.json", "metrics.csv", "summary.csv", "latents.npz", "tracks.csv", "skipped.csv",
-                 "figures/raw_tsne.png", "figures/raw_umap.png", "figures/pca_tsne.png", "figures/pca_umap.png"]:
-        assert (run_dir / name).is_file(), name
-    assert (out_dir / "clustering_metrics.csv").is_file()
-    assert len(list((out_dir / "latent_visualization").glob(f"{run_dir.name}_*.png"))) == 4
-
-    m = pd.read_csv(run_dir / "metrics.csv")
-    # 2 representations x 2 clusterers x 2 seeds
-    assert len(m) == 8 and set(m["representation"]) == {"raw", "pca"}
-    metric_cols = ["silhouette", "calinski_harabasz", "davies_bouldin"] + [
-        f"{mt}_{lab}" for lab in ("style", "language") for mt in ("ari", "nmi", "purity", "acc")]
-    assert np.isfinite(m[metric_cols].to_numpy()).all()
-    assert (m["k"] == 3).all()
-    info = json.loads((run_dir / "config.json").read_text())
-    assert info["config"]["seeds"] == [0, 1] and info["versions"]["scikit-learn"]
-    assert info["resolved"]["label_columns"] == ["style", "language"]
-
-    # a second run gets its own folder; the shared CSV keeps both runs' rows
-    code, _, _ = _run(["--data-path", str(small_corpus), "--output-dir", str(out_dir), "--seeds", "0", "--no-plots"],
-                      capsys)
+@pytest.fixture(scope="module")
+def quick_run(small_corpus, tmp_path_factory):
+    out_dir = tmp_path_factory.mktemp("results")
+    code = run_experiments_main(["--data-path", str(small_corpus), "--output-dir", str(out_dir), "--quick",
+                                 "--no-progress", "--no-cache", "--epochs", "5"])
     assert code == 0
-    runs = sorted(p for p in out_dir.iterdir() if p.is_dir() and p.name.startswith("corpus-"))
+    run_dir = next(p for p in out_dir.iterdir() if p.is_dir() and p.name.startswith("corpus-"))
+    return out_dir, run_dir
+
+
+def test_quick_run_writes_every_promised_file(quick_run):
+    out_dir, run_dir = quick_run
+    info = json.loads((run_dir / "config.json").read_text())
+    assert info["resolved"]["representations_run"] == ALL_REPS  # the small corpus has lyrics, audio and language
+    assert info["versions"]["tensorflow"] and info["config"]["seeds"] == [0] and info["config"]["quick"]
+    for name in ["config.json", "metrics.csv", "summary.csv", "latents.npz", "tracks.csv", "skipped.csv",
+                 "histories.json", "report.md", "report.tex"]:
+        assert (run_dir / name).is_file(), name
+    for model in MODELS:
+        assert (run_dir / "models" / f"{model}_seed0.keras").is_file()
+    figs = {p.name for p in (run_dir / "figures").glob("*.png")}
+    expected = {f"latent_{r}_{m}.png" for r in ALL_REPS for m in ("tsne", "umap")}
+    expected |= {f"distribution_{r}.png" for r in ALL_REPS}
+    expected |= {f"reconstruction_{m}.png" for m in MODELS}
+    expected |= {"training_curves.png", "traversal_beta_vae.png", "comparison_style.png", "comparison_language.png"}
+    assert expected <= figs, expected - figs
+    assert (out_dir / "clustering_metrics.csv").is_file()
+    shared = {p.name for p in (out_dir / "latent_visualization").glob(f"{run_dir.name}_*.png")}
+    assert len(shared) == 2 * len(ALL_REPS)
+    latents = np.load(run_dir / "latents.npz")
+    assert latents["vae_seed0"].shape == (12, 16) and len(latents["track_id"]) == 12
+
+
+def test_every_metric_cell_is_a_number_or_nan_with_a_reason(quick_run):
+    _, run_dir = quick_run
+    m = pd.read_csv(run_dir / "metrics.csv", keep_default_na=False, na_values=[""])
+    assert set(m["clusterer"]) == {"kmeans", "agglomerative", "dbscan", "gmm", "hdbscan"}
+    metric_cols = [c for c in m.columns if re.match(r"(silhouette|calinski|davies|ari|nmi|purity|acc)", c)]
+    assert len(metric_cols) == 6 + 4 * 2
+    for _, row in m.iterrows():
+        for c in metric_cols:
+            v = row[c]
+            assert isinstance(v, float)
+            if np.isnan(v):
+                assert isinstance(row["note"], str) and row["note"], (row["representation"], row["clusterer"], c)
+    # on 12 points DBSCAN's min_samples exceeds every neighbourhood: all noise, recorded, not a crash
+    db = m[(m["clusterer"] == "dbscan") & (m["representation"] == "raw")].iloc[0]
+    assert db["noise_fraction"] == 1.0 and np.isnan(db["nmi_style"]) and "all points are noise" in db["note"]
+    cvae = m[(m["representation"] == "cvae") & (m["clusterer"] == "kmeans")].iloc[0]
+    assert "conditioned on 'language'" in cvae["note"] and "not a fair test" in cvae["note"]
+    lyr = m[m["representation"] == "lyrics"].iloc[0]
+    with_text = pd.read_csv(run_dir / "tracks.csv")["has_lyrics"].sum()
+    assert lyr["n_tracks"] == with_text >= 3 and "lyrics only" in lyr["note"]  # madrigals + chorales with text
+
+
+def test_report_numbers_equal_the_csv_and_report_only_rebuilds_it(quick_run, capsys):
+    _, run_dir = quick_run
+    report = (run_dir / "report.md").read_text()
+    for section in ["## Abstract", "## Introduction", "## Related Work", "## Method", "## Experiments",
+                    "## Results", "## Discussion", "## Conclusion", "## References"]:
+        assert section in report
+    summary = pd.read_csv(run_dir / "summary.csv")
+    table = [ln for ln in report.splitlines() if ln.startswith("| ") and " | " in ln]
+    for _, r in summary.iterrows():
+        expected = (f"| {r['representation']} | {r['clusterer']} | "
+                    + " | ".join(fmt(r[f"{m}_style_mean"], r[f"{m}_style_std"]) for m in ("nmi", "ari", "acc", "purity")))
+        assert any(ln.startswith(expected) for ln in table), expected
+    tex = (run_dir / "report.tex").read_text()
+    assert r"\begin{abstract}" in tex and r"\section{Discussion}" in tex
+    (run_dir / "report.md").unlink()
+    code = run_experiments_main(["--report-only", str(run_dir)])
+    assert code == 0 and (run_dir / "report.md").read_text() == report
+
+
+def test_seeds_runs_do_not_overwrite_and_shared_csv_accumulates(small_corpus, tmp_path, capsys):
+    args = ["--data-path", str(small_corpus), "--output-dir", str(tmp_path), "--models", "raw", "pca",
+            "--clusterers", "kmeans", "agglomerative", "--seeds", "0", "1", "--no-plots"]
+    code, out, err = _run(args, capsys)
+    assert code == 0, err
+    assert "NMI(style)" in out and out.strip().splitlines()[-1].startswith("results written to")
+    code, _, _ = _run(args, capsys)
+    runs = sorted(p for p in tmp_path.iterdir() if p.is_dir() and p.name.startswith("corpus-"))
     assert len(runs) == 2
-    shared = pd.read_csv(out_dir / "clustering_metrics.csv")
-    assert shared["run_id"].nunique() == 2 and len(shared) == 8 + 4
+    m = pd.read_csv(runs[0] / "metrics.csv")
+    assert len(m) == 2 * 2 * 2  # representations x clusterers x seeds
+    shared = pd.read_csv(tmp_path / "clustering_metrics.csv")
+    assert shared["run_id"].nunique() == 2 and len(shared) == 16
+
+
+def test_k_auto_is_chosen_without_labels_and_recorded(small_corpus, tmp_path, capsys):
+    code, _, err = _run(["--data-path", str(small_corpus), "--output-dir", str(tmp_path), "--models", "raw",
+                         "--clusterers", "kmeans", "--seeds", "0", "--k", "auto", "--no-plots"], capsys)
+    assert code == 0, err
+    info = json.loads(next(tmp_path.glob("corpus-*/config.json")).read_text())
+    choice = info["resolved"]["k_choice"]
+    assert choice["k"] == info["resolved"]["k"] and "silhouette" in choice["chosen_by"]
+    scores = {int(k): v for k, v in choice["silhouette_by_k"].items()}  # JSON keys are strings
+    assert choice["k"] == max(scores, key=scores.get)
+
+
+def test_inapplicable_models_are_skipped_with_a_reason(shared_data, tmp_path, capsys):
+    table = tmp_path / "t.csv"
+    pd.read_csv(shared_data / "gtzan" / "features_30_sec.csv").iloc[::5].to_csv(table, index=False)
+    code, _, err = _run(["--dataset", "table", "--data-path", str(table), "--output-dir", str(tmp_path),
+                         "--models", "raw", "convvae", "lyrics", "cvae", "--clusterers", "kmeans", "--seeds", "0",
+                         "--no-plots"], capsys)
+    assert code == 0, err
+    run_dir = next(tmp_path.glob("table-*"))
+    skipped = pd.read_csv(run_dir / "skipped.csv")
+    reasons = dict(zip(skipped["item"], skipped["reason"]))
+    assert "features table" in reasons["representation convvae"]
+    assert "no lyrics" in reasons["representation lyrics"]
+    assert "no condition column" in reasons["representation cvae"]
+    m = pd.read_csv(run_dir / "metrics.csv")
+    assert set(m["representation"]) == {"raw"} and m["nmi_label"].iloc[0] > 0.2  # far above chance (~0.02)
 
 
 @pytest.mark.parametrize("args,needle", [
     (["--dataset", "spotify"], "unknown dataset 'spotify'"),
     (["--dataset", "gtzan", "--data-path", "/nonexistent/gtzan"], "download_gtzan.py"),
     (["--k", "50"], "larger than the number of tracks"),
-    (["--representations", "tsne"], "unknown representation"),
+    (["--models", "tsne"], "unknown representation"),
+    (["--clusterers", "spectral"], "unknown clusterer"),
 ])
 def test_bad_input_is_one_line_and_nonzero(small_corpus, tmp_path, capsys, args, needle):
     if "--dataset" not in args:
@@ -78,18 +165,25 @@ def test_table_errors(tmp_path, capsys):
     assert code == 2 and "no label column" in err
 
 
-def test_table_run_on_kaggle_features(shared_data, tmp_path, capsys):
-    code, out, err = _run(["--dataset", "table", "--data-path", str(shared_data / "gtzan" / "features_30_sec.csv"),
-                           "--output-dir", str(tmp_path), "--seeds", "0", "--no-plots"], capsys)
-    assert code == 0, err
-    m = pd.read_csv(next(tmp_path.glob("table-*")) / "metrics.csv")
-    km = m[(m["representation"] == "raw") & (m["clusterer"] == "kmeans")]
-    # K-Means on standardized GTZAN features is far above chance (NMI ~0.3; chance is ~0.02)
-    assert km["nmi_label"].iloc[0] > 0.2
-
-
 def test_script_exits_nonzero_with_one_line(tmp_path):
     proc = subprocess.run([sys.executable, str(REPO / "run_experiments.py"), "--dataset", "nope",
                            "--output-dir", str(tmp_path)], capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1].startswith("error: unknown dataset 'nope'")
+
+
+def test_notebook_runs_top_to_bottom_on_a_finished_run(quick_run, small_corpus, monkeypatch):
+    import nbformat
+    from nbclient import NotebookClient
+
+    out_dir, run_dir = quick_run
+    monkeypatch.setenv("MUSICLUST_RESULTS", str(out_dir))
+    monkeypatch.setenv("MUSICLUST_CORPUS", str(small_corpus))
+    nb = nbformat.read(REPO / "notebooks" / "exploratory.ipynb", as_version=4)
+    NotebookClient(nb, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(REPO / "notebooks")}}).execute()
+    text = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert run_dir.name in json.dumps(nb.cells[2].outputs)  # it read the run, it did not make a new one
+    assert "final training loss" in text
+    images = sum("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert images >= 4

@@ -55,7 +55,7 @@ def test_gtzan_missing_or_empty_folder_names_the_fetch_command(tmp_path):
 
 
 def test_unknown_dataset_lists_the_choices():
-    with pytest.raises(MusiclustError, match="choose one of: corpus, gtzan, table"):
+    with pytest.raises(MusiclustError, match="choose one of: corpus, gtzan, jamendolyrics, table"):
         load_dataset("spotify")
 
 

@@ -17,6 +17,8 @@ def _quiet_libraries() -> None:
 
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", category=UserWarning, module="umap")
+    # loky notes when it recycles an idle worker between the training jobs; nothing is lost
+    warnings.filterwarnings("ignore", message="A worker stopped while some jobs were given to the executor")
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -31,23 +33,37 @@ def experiment_parser() -> argparse.ArgumentParser:
                     "figures and a report to a new folder under results/.",
     )
     p.add_argument("--config", help="JSON or YAML config file; command-line flags override its values")
-    p.add_argument("--dataset", help="dataset source: corpus (default, embedded), gtzan, table")
+    p.add_argument("--dataset", help="dataset source: corpus (default, embedded), gtzan, table, jamendolyrics")
     p.add_argument("--data-path", help="dataset location: a folder (corpus, gtzan) or a CSV file (table)")
     p.add_argument("--label-column", action="append", dest="label_columns",
                    help="table datasets: a label column (repeat for several; the first is the primary label)")
     p.add_argument("--id-column", help="table datasets: the track id column (default: filename when present)")
     p.add_argument("--n-per-class", type=int, help="corpus: pieces per style class (default 50)")
     p.add_argument("--styles", nargs="+", help="corpus: only these style classes")
+    p.add_argument("--lyrics-table", help="a lyrics CSV to pair with the audio by track id, file name or "
+                                          "artist+title (e.g. music_data/lyrics/<source>/lyrics.csv)")
     p.add_argument("--features", help="audio feature set: mfcc (default; 20 MFCC mean+std, 40-D), mfcc_delta (80-D), "
                                       "gtzan57 (the Kaggle GTZAN set)")
     p.add_argument("--cache-dir", help="feature cache folder (default music_data/cache)")
     p.add_argument("--no-cache", action="store_true", help="recompute every feature, read and write no cache")
     p.add_argument("--dask-scheduler", help="extract features on a Dask cluster at this address (tcp://host:8786)")
-    p.add_argument("--representations", nargs="+", help="representations to compare (default: raw pca)")
-    p.add_argument("--clusterers", nargs="+", help="clusterers (default: kmeans agglomerative)")
+    p.add_argument("--models", "--representations", nargs="+", dest="representations",
+                   help="representations to compare (default: all: raw pca lyrics audio_lyrics ae vae beta_vae cvae "
+                        "convvae multimodal gmmvae; those the data cannot support are skipped with the reason)")
+    p.add_argument("--clusterers", nargs="+",
+                   help="clusterers (default: all: kmeans agglomerative dbscan gmm hdbscan)")
     p.add_argument("--seeds", nargs="+", type=int, help="random seeds (default: 0 1 2)")
-    p.add_argument("--k", type=int, help="number of clusters (default: number of classes of the primary label)")
+    p.add_argument("--k", type=_k_value,
+                   help="number of clusters, or 'auto' to choose it by silhouette without labels "
+                        "(default: number of classes of the primary label)")
     p.add_argument("--latent-dim", type=int, help="latent size for PCA and models (default 16)")
+    p.add_argument("--epochs", type=int, help="maximum training epochs per model (default 40; early stopping)")
+    p.add_argument("--batch-size", type=int, help="training batch size (default 32)")
+    p.add_argument("--beta", type=float, help="KL weight for every VAE (default: 1, and 4 for beta_vae)")
+    p.add_argument("--condition-column", help="column the CVAE is conditioned on (default language)")
+    p.add_argument("--quick", action="store_true",
+                   help="a fast smoke run: one seed, 15 epochs, 12 pieces per style of the default corpus")
+    p.add_argument("--report-only", metavar="RUN_DIR", help="rebuild the report of a finished run folder and exit")
     p.add_argument("--output-dir", help="where run folders are created (default results/)")
     p.add_argument("--run-name", help="prefix of the run folder name (default: the dataset name)")
     p.add_argument("--n-jobs", type=int, help="parallel processes for corpus building and features (-1: all cores)")
@@ -55,6 +71,19 @@ def experiment_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.add_argument("-v", "--verbose", action="store_true", help="log what each step does")
     return p
+
+
+def _k_value(text: str):
+    if text == "auto":
+        return "auto"
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--k takes a number or 'auto', not {text!r}") from None
+
+
+# What --quick changes (values given explicitly on the command line still win).
+QUICK = {"seeds": [0], "epochs": 15, "patience": 5, "n_per_class": 12}
 
 
 def config_from_args(args: argparse.Namespace):
@@ -65,15 +94,22 @@ def config_from_args(args: argparse.Namespace):
     if args.dataset is not None and args.dataset != ds.name:
         ds.name = args.dataset
         ds.path = None  # a path from the config belongs to the config's dataset
-    for attr in ("label_columns", "id_column", "n_per_class", "styles"):
+    for attr in ("label_columns", "id_column", "n_per_class", "styles", "lyrics_table"):
         if getattr(args, attr) is not None:
             setattr(ds, attr, getattr(args, attr))
     if args.data_path is not None:
         ds.path = args.data_path
     if args.no_cache:
         config.cache_dir = None
-    for attr in ("features", "cache_dir", "dask_scheduler", "representations", "clusterers", "seeds", "k", "latent_dim", "output_dir", "run_name",
-                 "n_jobs"):
+    if args.quick:
+        config.quick = True
+        config.seeds, config.epochs, config.patience = QUICK["seeds"], QUICK["epochs"], QUICK["patience"]
+        # only the default corpus shrinks; a corpus the user points at keeps its own size
+        if ds.name == "corpus" and args.n_per_class is None and ds.n_per_class is None and ds.path is None:
+            ds.n_per_class = QUICK["n_per_class"]
+    for attr in ("features", "cache_dir", "dask_scheduler", "representations", "clusterers", "seeds", "k",
+                 "latent_dim", "output_dir", "run_name", "n_jobs", "epochs", "batch_size", "beta",
+                 "condition_column"):
         if getattr(args, attr) is not None:
             setattr(config, attr, getattr(args, attr))
     if args.no_plots:
@@ -86,6 +122,12 @@ def run_experiments_main(argv: list[str] | None = None) -> int:
     _quiet_libraries()
     _setup_logging(args.verbose)
     try:
+        if args.report_only:
+            from .report import write_report
+
+            paths = write_report(args.report_only)
+            print("\n".join(str(p) for p in paths.values()))
+            return 0
         from .experiment import format_summary, run
 
         config = config_from_args(args)
@@ -141,4 +183,68 @@ def audio_data_loader_main(argv: list[str] | None = None) -> int:
     except MusiclustError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    return 0
+
+
+def download_gtzan_main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="download_gtzan.py",
+                                description="Fetch the GTZAN genre collection into music_data/gtzan/ (checksum-"
+                                            "verified, resumable, idempotent), then report missing/unreadable clips.")
+    p.add_argument("--dest", help="target folder (default music_data/gtzan)")
+    p.add_argument("--mirror", action="append", dest="mirrors",
+                   help="another URL of genres.tar.gz, tried before the original address (repeatable)")
+    p.add_argument("--from-archive", help="install from an archive you already have: genres.tar.gz or Kaggle's "
+                                          "zip (Data/genres_original/..., features_30_sec.csv)")
+    p.add_argument("--force", action="store_true", help="download and extract again even if already installed")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("-v", "--verbose", action="store_true", help="log what each step does")
+    args = p.parse_args(argv)
+    _setup_logging(args.verbose)
+    try:
+        from .datasets import gtzan
+
+        root = gtzan.download(args.dest, mirrors=args.mirrors, force=args.force, from_archive=args.from_archive,
+                              progress=not args.no_progress)
+        missing, invalid = gtzan.validate(root)
+    except MusiclustError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"GTZAN in {root}: {1000 - len(missing) - len(invalid)} readable clips, {len(missing)} missing, "
+          f"{len(invalid)} unreadable")
+    for name in invalid:
+        print(f"unreadable: {name}")
+    if missing:
+        print("missing: " + ", ".join(missing[:20]) + (" ..." if len(missing) > 20 else ""))
+    return 0
+
+
+def download_lyrics_main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="download_lyrics.py",
+                                description="Fetch a lyrics source into music_data/lyrics/<source>/lyrics.csv "
+                                            "(columns track_id, title, artist, lyrics, language, genre).")
+    p.add_argument("--source", required=True, choices=["jamendolyrics", "url", "kaggle"],
+                   help="jamendolyrics (79 CC songs with audio, 4 languages), url (any CSV or zip of lyrics), or "
+                        "kaggle (a Kaggle dataset, needs credentials)")
+    p.add_argument("--url", help="url: the CSV or zip address (jamendolyrics: another archive address)")
+    p.add_argument("--sha256", help="url: the file's expected sha256 (required); jamendolyrics: optional")
+    p.add_argument("--dataset", help="kaggle: OWNER/NAME of the dataset")
+    p.add_argument("--dest", help="target folder (default music_data/lyrics)")
+    p.add_argument("--force", action="store_true", help="fetch again even if the table exists")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("-v", "--verbose", action="store_true", help="log what each step does")
+    args = p.parse_args(argv)
+    _setup_logging(args.verbose)
+    try:
+        import pandas as pd
+
+        from .datasets import lyrics
+
+        out = lyrics.download(args.source, args.dest, url=args.url, sha256=args.sha256, dataset=args.dataset,
+                              force=args.force, progress=not args.no_progress)
+        table = pd.read_csv(out, keep_default_na=False)
+    except MusiclustError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    langs = table["language"].value_counts().to_dict()
+    print(f"{len(table)} lyric rows in {out}; languages: {langs}")
     return 0

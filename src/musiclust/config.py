@@ -19,6 +19,7 @@ class DatasetConfig:
     id_column: str | None = None  # table: id column (default "filename" when present)
     n_per_class: int | None = None  # corpus: pieces per style class (None: as built, or 50 for a new build)
     styles: list[str] | None = None  # corpus: subset of style classes
+    lyrics_table: str | None = None  # a lyrics CSV paired with the audio by track id, file name or artist+title
 
 
 @dataclass
@@ -31,11 +32,23 @@ class ExperimentConfig:
     dask_scheduler: str | None = None  # e.g. tcp://host:8786: extract features on a Dask cluster
     lyrics_dim: int = 32  # TF-IDF -> SVD dimension of the lyrics features
     modality_weights: dict = field(default_factory=lambda: {"audio": 1.0, "lyrics": 1.0})  # share of total variance
-    representations: list[str] = field(default_factory=lambda: ["raw", "pca"])
-    clusterers: list[str] = field(default_factory=lambda: ["kmeans", "agglomerative"])
+    representations: list[str] = field(default_factory=lambda: [
+        "raw", "pca", "lyrics", "audio_lyrics", "ae", "vae", "beta_vae", "cvae", "convvae", "multimodal", "gmmvae"])
+    clusterers: list[str] = field(default_factory=lambda: ["kmeans", "agglomerative", "dbscan", "gmm", "hdbscan"])
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
-    k: int | None = None  # None: number of classes of the primary label
+    k: int | str | None = None  # None: number of classes of the primary label; "auto": best silhouette over k_range
+    k_range: list[int] = field(default_factory=lambda: [2, 16])  # inclusive bounds searched by k="auto"
     latent_dim: int = 16  # PCA components / model latent size
+    condition_column: str = "language"  # what the CVAE is conditioned on (never the evaluated label, or it says so)
+    epochs: int = 40  # maximum epochs; early stopping on the validation loss usually ends training sooner
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    patience: int = 10  # early-stopping patience (epochs without validation improvement)
+    beta: float | None = None  # KL weight; None: each model's own (1, or 4 for beta_vae)
+    kl_warmup_epochs: int = 10
+    hidden: list[int] = field(default_factory=lambda: [256, 128])
+    quick: bool = False  # a small, fast smoke run (see cli.QUICK)
+    report: bool = True  # write report.md / report.tex (and a PDF when a LaTeX engine is installed)
     output_dir: str = "results"
     run_name: str | None = None  # prefix of the run folder; default: dataset name
     n_jobs: int = -1
@@ -61,6 +74,12 @@ class ExperimentConfig:
         if bad:
             raise MusiclustError(f"unknown dataset config key(s) {bad}; known keys: {sorted(ds_known)}")
         return cls(dataset=DatasetConfig(**ds), **data)
+
+    def model_params(self) -> dict:
+        """Keyword arguments for `models.LatentModel`, from this config."""
+        return {"latent_dim": self.latent_dim, "hidden": tuple(self.hidden), "beta": self.beta,
+                "epochs": self.epochs, "batch_size": self.batch_size, "learning_rate": self.learning_rate,
+                "patience": self.patience, "kl_warmup_epochs": self.kl_warmup_epochs}
 
     @classmethod
     def from_file(cls, path: str | Path) -> "ExperimentConfig":

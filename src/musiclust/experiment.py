@@ -20,20 +20,20 @@ import pandas as pd
 from sklearn.preprocessing import StandardScaler
 
 from . import __version__
-from .clustering import CLUSTERERS, cluster
+from .clustering import CLUSTERERS, choose_k, cluster
 from .config import ExperimentConfig
 from .datasets import LOADERS, load_dataset
 from .errors import MusiclustError
 from .features import audio as audio_features
 from .features import build_features
-from .features.text import ensure_language
+from .features.text import ensure_language, has_text, lyrics_features
 from .metrics import EXTERNAL, INTERNAL, external_metrics, internal_metrics
-from .representations import REPRESENTATIONS, SEED_INDEPENDENT, make_representation
+from .representations import MODEL_REPRESENTATIONS, REPRESENTATIONS, Inputs, missing_requirements
 
 log = logging.getLogger(__name__)
 
 LIBRARIES = ("numpy", "pandas", "scipy", "scikit-learn", "librosa", "soundfile", "soxr", "umap-learn", "matplotlib",
-             "music21", "pretty_midi", "midirenderer", "joblib", "tensorflow", "keras")
+             "music21", "pretty_midi", "midirenderer", "joblib", "tensorflow", "keras", "lingua-language-detector")
 METRICS_CSV = "metrics.csv"
 SUMMARY_CSV = "summary.csv"
 
@@ -49,7 +49,7 @@ def library_versions() -> dict[str, str]:
 
 
 def validate_config(config: ExperimentConfig) -> None:
-    """Fail fast, with one line, on names that no registry knows."""
+    """Fail fast, with one line, on names that no registry knows and on impossible values."""
     if config.dataset.name not in LOADERS:
         raise MusiclustError(f"unknown dataset '{config.dataset.name}'; choose one of: {', '.join(sorted(LOADERS))}")
     for kind, names, registry in (("representation", config.representations, REPRESENTATIONS),
@@ -64,10 +64,13 @@ def validate_config(config: ExperimentConfig) -> None:
         raise MusiclustError(f"unknown feature set '{config.features}' for --features; choose from {vector_sets}")
     if not config.seeds:
         raise MusiclustError("no seeds given: pass at least one, e.g. --seeds 0 1 2")
-    if config.k is not None and config.k < 2:
+    if isinstance(config.k, str) and config.k != "auto":
+        raise MusiclustError(f"k must be a number or 'auto' (got {config.k!r})")
+    if isinstance(config.k, int) and config.k < 2:
         raise MusiclustError(f"k must be at least 2 (got {config.k})")
-    if config.latent_dim < 1:
-        raise MusiclustError(f"latent_dim must be at least 1 (got {config.latent_dim})")
+    for name in ("latent_dim", "epochs", "batch_size"):
+        if getattr(config, name) < 1:
+            raise MusiclustError(f"{name} must be at least 1 (got {getattr(config, name)})")
 
 
 def new_run_dir(output_dir: str | Path, prefix: str) -> Path:
@@ -85,14 +88,6 @@ def new_run_dir(output_dir: str | Path, prefix: str) -> Path:
     raise MusiclustError(f"cannot create a new run folder in {output_dir}")
 
 
-def _resolve_k(config: ExperimentConfig, labels: pd.Series, n_tracks: int) -> int:
-    n_classes = int(labels.nunique())
-    k = config.k if config.k is not None else n_classes
-    if k > n_tracks:
-        raise MusiclustError(f"k={k} is larger than the number of tracks ({n_tracks}): pass a smaller --k")
-    return k
-
-
 def _append_csv(path: Path, df: pd.DataFrame) -> None:
     """Append rows to a CSV shared by all runs, rewriting it atomically (columns may differ between runs)."""
     if path.exists():
@@ -107,9 +102,8 @@ def _append_csv(path: Path, df: pd.DataFrame) -> None:
 
 def summarize(metrics: pd.DataFrame) -> pd.DataFrame:
     """Mean and std over seeds of every numeric metric, per representation x clusterer."""
-    value_cols = [c for c in metrics.columns
-                  if c not in ("representation", "clusterer", "seed", "note", "run_id")
-                  and pd.api.types.is_numeric_dtype(metrics[c])]
+    skip = {"representation", "clusterer", "seed", "note", "run_id", "k", "latent_dim"}
+    value_cols = [c for c in metrics.columns if c not in skip and pd.api.types.is_numeric_dtype(metrics[c])]
     grouped = metrics.groupby(["representation", "clusterer"], sort=False)[value_cols]
     mean = grouped.mean().add_suffix("_mean")
     std = grouped.std(ddof=0).add_suffix("_std")
@@ -120,34 +114,173 @@ def summarize(metrics: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _plot_latents(run_dir: Path, results_root: Path, run_id: str, latents: dict, cluster_labels: dict,
-                  tracks: pd.DataFrame, label_columns: list[str], config: ExperimentConfig) -> list[Path]:
-    from .plots import embed_2d, embedding_figure
-    import matplotlib.pyplot as plt
+# --- inputs -------------------------------------------------------------------------------------------------------
+def _prepare_inputs(dataset, X: np.ndarray, config: ExperimentConfig, progress: bool) -> tuple[Inputs, dict]:
+    """Lyrics features, log-mel patches and the condition, each only when the data has them and a chosen
+    representation needs them. Returns the inputs and what was done (for config.json)."""
+    tracks = dataset.tracks
+    info: dict = {}
+    inputs = Inputs(audio=X, modality_weights=dict(config.modality_weights))
+    needs = {r for name in config.representations for r in REPRESENTATIONS[name].requires}
+    if "lyrics" in needs and "lyrics" in tracks.columns:
+        texts = tracks["lyrics"].fillna("").astype(str).tolist()
+        mask = has_text(texts)
+        info["tracks_with_lyrics"] = int(mask.sum())
+        if mask.sum() >= 2:
+            L, mask = lyrics_features(texts, dim=config.lyrics_dim, seed=config.seeds[0])
+            inputs.lyrics, inputs.lyrics_mask = L, mask
+            info["lyrics_dim"] = int(L.shape[1])
+    if "logmel" in needs and "audio_path" in tracks.columns:
+        fm = build_features(dataset, "logmel", n_jobs=config.n_jobs, progress=progress, cache_dir=config.cache_dir,
+                            dask_scheduler=config.dask_scheduler)
+        if len(fm.dataset) == len(dataset):
+            inputs.logmel = fm.X
+            info["logmel_shape"] = list(fm.X.shape)
+    col = config.condition_column
+    if "condition" in needs and col and col in tracks.columns:
+        if col == dataset.primary_label:
+            info["condition"] = f"not used: '{col}' is the primary label being evaluated"
+        else:
+            inputs.condition = tracks[col].astype(str).to_numpy()
+            inputs.condition_column = col
+            info["condition"] = col
+    return inputs, info
 
-    fig_dir = run_dir / "figures"
-    fig_dir.mkdir(exist_ok=True)
-    shared = results_root / "latent_visualization"
-    shared.mkdir(parents=True, exist_ok=True)
-    seed = config.seeds[0]
-    written = []
-    for rep, Z in latents.items():
-        idx = np.arange(len(Z))
-        if len(Z) > config.plot_max_points:  # t-SNE is O(n^2) in memory: plot a seeded subsample
-            idx = np.sort(np.random.default_rng(seed).choice(len(Z), config.plot_max_points, replace=False))
-        colourings = {f"cluster ({config.clusterers[0]})": cluster_labels[rep][idx]}
-        for col in label_columns:
-            colourings[col] = tracks[col].to_numpy()[idx]
-        for method in ("tsne", "umap"):
-            E = embed_2d(Z[idx], method, seed)
-            sub = f", {len(idx)} of {len(Z)} tracks" if len(idx) < len(Z) else ""
-            fig = embedding_figure(E, colourings, f"{rep} latent, {method.upper()} (seed {seed}{sub})")
-            path = fig_dir / f"{rep}_{method}.png"
-            fig.savefig(path, dpi=110)
-            plt.close(fig)
-            shutil.copyfile(path, shared / f"{run_id}_{rep}_{method}.png")
-            written.append(path)
-    return written
+
+def _fit_model_representation(name: str, seed: int, inputs: Inputs, params: dict, models_dir: str,
+                              single_thread: bool = False) -> dict:
+    """Train one model representation (runs in a worker process); the model is saved, Z and history returned."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if single_thread:
+        # One model per process: TensorFlow's own thread pools would only oversubscribe the cores.
+        import tensorflow as tf
+
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(1)
+            tf.config.threading.set_inter_op_parallelism_threads(1)
+        except RuntimeError:  # already initialized in this worker by an earlier job
+            pass
+    t0 = time.perf_counter()
+    try:
+        rep = REPRESENTATIONS[name].build(inputs, params, seed)
+    except MusiclustError as exc:  # one model that cannot train must not cost the run its other results
+        return {"error": str(exc)}
+    path = rep.model.save(Path(models_dir) / f"{name}_seed{seed}")
+    return {"Z": rep.Z, "rows": rep.rows, "note": rep.note, "history": rep.model.history_, "model_path": str(path),
+            "seconds": time.perf_counter() - t0}
+
+
+def _representations(config, inputs, run_dir, progress) -> tuple[dict, list[dict]]:
+    """Every applicable (representation, seed): ``{(name, seed): result}``, and the skipped entries with reasons."""
+    from joblib import Parallel, delayed
+    from tqdm.auto import tqdm
+
+    results, skipped = {}, []
+    params = {"latent_dim": config.latent_dim, "model": config.model_params()}
+    n_train = len(inputs.audio) - int(round(len(inputs.audio) * 0.1))
+    if params["model"]["batch_size"] > n_train:  # small collections: one batch holds the whole training split
+        params["model"]["batch_size"] = max(1, n_train)
+    models_dir = run_dir / "models"
+    jobs = []
+    for name in config.representations:
+        reason = missing_requirements(name, inputs)
+        if reason:
+            log.warning("skipping representation %s: %s", name, reason)
+            skipped.append({"item": f"representation {name}", "reason": reason})
+            continue
+        spec = REPRESENTATIONS[name]
+        for seed in (config.seeds if spec.seeded else config.seeds[:1]):
+            if name in MODEL_REPRESENTATIONS:
+                jobs.append((name, seed))
+            else:
+                t0 = time.perf_counter()
+                rep = spec.build(inputs, params, seed)
+                results[(name, seed)] = {"Z": rep.Z, "rows": rep.rows, "note": rep.note, "history": None,
+                                         "model_path": None, "seconds": time.perf_counter() - t0}
+    if jobs:
+        # Longest first (convolutional, multimodal, mixture prior), so two workers finish close together.
+        cost = {"convvae": 0, "multimodal": 1, "gmmvae": 2, "ae": 3, "cvae": 4}
+        jobs.sort(key=lambda j: (cost.get(j[0], 9), j[1]))
+        models_dir.mkdir(exist_ok=True)
+        n_jobs = min(len(jobs), os.cpu_count() or 1) if config.n_jobs == -1 else max(1, min(config.n_jobs, len(jobs)))
+        # Each model trains in its own process (small Keras models do not use two cores well on their own).
+        out = Parallel(n_jobs=n_jobs, return_as="generator")(
+            delayed(_fit_model_representation)(name, seed, inputs, params, str(models_dir), n_jobs > 1)
+            for name, seed in jobs)
+        for key, res in zip(jobs, tqdm(out, total=len(jobs), desc="training models", unit="model",
+                                       disable=not progress)):
+            if "error" in res:
+                log.warning("representation %s (seed %s) failed: %s", *key, res["error"])
+                skipped.append({"item": f"representation {key[0]} seed {key[1]}", "reason": res["error"]})
+            else:
+                results[key] = res
+    order = {name: i for i, name in enumerate(config.representations)}
+    results = dict(sorted(results.items(), key=lambda kv: (order[kv[0][0]], kv[0][1])))
+    return results, skipped
+
+
+# --- clustering and metrics ---------------------------------------------------------------------------------------
+def _score(config, dataset, inputs, reps, k, ref_space) -> pd.DataFrame:
+    tracks = dataset.tracks
+    rows = []
+    for (name, seed), rep in reps.items():
+        Z = rep["Z"]
+        idx = rep["rows"] if rep["rows"] is not None else np.arange(len(tracks))
+        for clu_name in config.clusterers:
+            # Seed-independent representations are still clustered with every seed (K-Means varies with it).
+            clu_seeds = config.seeds if not REPRESENTATIONS[name].seeded else [seed]
+            for clu_seed in clu_seeds:
+                res = cluster(clu_name, Z, k, clu_seed)
+                labels = res.labels
+                row = {"representation": name, "clusterer": clu_name, "seed": clu_seed, "k": k,
+                       "n_tracks": len(idx), "n_clusters_found": res.n_clusters,
+                       "noise_fraction": res.noise_fraction, "latent_dim": int(Z.shape[1]),
+                       "fit_seconds": rep["seconds"]}
+                notes = [n for n in [rep["note"], *res.notes] if n]
+                if res.params:
+                    notes.append(", ".join(f"{a}={b:.4g}" for a, b in res.params.items()))
+                own = internal_metrics(Z, labels, random_state=clu_seed)
+                ref = internal_metrics(ref_space[idx], labels, random_state=clu_seed)
+                if "note" in own:
+                    notes.append(f"internal: {own.pop('note')}")
+                    ref.pop("note", None)
+                row.update(own)
+                row.update({f"{m}_ref": v for m, v in ref.items() if m != "note"})
+                degenerate = res.n_clusters < 2
+                for col in dataset.label_columns:
+                    if degenerate:
+                        ext = {m: float("nan") for m in EXTERNAL}
+                    else:
+                        ext = external_metrics(tracks[col].to_numpy()[idx], labels)
+                        if "note" in ext:
+                            notes.append(f"{col}: {ext.pop('note')}")
+                    row.update({f"{m}_{col}": v for m, v in ext.items()})
+                    if name == "cvae" and col == inputs.condition_column:
+                        notes.append(f"conditioned on '{col}': its {col} scores are not a fair test")
+                if degenerate:
+                    what = "all points are noise" if res.n_clusters == 0 else "only one cluster found"
+                    notes.append(f"external metrics undefined: {what}")
+                row["note"] = "; ".join(dict.fromkeys(notes))
+                rows.append(row)
+    metrics = pd.DataFrame(rows)
+    ordered = ["representation", "clusterer", "seed", "k", "n_tracks", "n_clusters_found", "noise_fraction",
+               "latent_dim", "fit_seconds", *INTERNAL, *[f"{m}_ref" for m in INTERNAL],
+               *[f"{m}_{c}" for c in dataset.label_columns for m in EXTERNAL], "note"]
+    return metrics[[c for c in ordered if c in metrics.columns]]
+
+
+def _resolve_k(config, dataset, X) -> tuple[int, dict]:
+    n = len(dataset)
+    if config.k == "auto":
+        lo, hi = config.k_range
+        k, scores = choose_k(X, range(max(2, lo), min(hi, n - 1) + 1), seed=config.seeds[0])
+        return k, {"k": k, "chosen_by": "best K-Means silhouette on the standardized features (no labels)",
+                   "silhouette_by_k": scores}
+    k = config.k if config.k is not None else dataset.n_classes()
+    if k > n:
+        raise MusiclustError(f"k={k} is larger than the number of tracks ({n}): pass a smaller --k")
+    how = "given" if config.k is not None else f"number of classes of '{dataset.primary_label}'"
+    return k, {"k": k, "chosen_by": how}
 
 
 def run(config: ExperimentConfig, progress: bool = True) -> Path:
@@ -157,7 +290,7 @@ def run(config: ExperimentConfig, progress: bool = True) -> Path:
     ds_cfg = config.dataset
     dataset = load_dataset(ds_cfg.name, path=ds_cfg.path, label_columns=ds_cfg.label_columns,
                            id_column=ds_cfg.id_column, n_per_class=ds_cfg.n_per_class, styles=ds_cfg.styles,
-                           n_jobs=config.n_jobs, progress=progress)
+                           lyrics_table=ds_cfg.lyrics_table, n_jobs=config.n_jobs, progress=progress)
     if dataset.n_classes() < 2:
         raise MusiclustError(
             f"label column '{dataset.primary_label}' has a single class: clustering cannot be evaluated against it; "
@@ -165,94 +298,96 @@ def run(config: ExperimentConfig, progress: bool = True) -> Path:
         )
     dataset = ensure_language(dataset)
     log.info("%s", dataset.summary())
-    t_features = time.perf_counter()
+    timing: dict = {"dataset": round(time.perf_counter() - t_start, 2)}
+    t = time.perf_counter()
     fm = build_features(dataset, config.features, n_jobs=config.n_jobs, progress=progress,
                         cache_dir=config.cache_dir, dask_scheduler=config.dask_scheduler)
     dataset = fm.dataset
-    t_features = time.perf_counter() - t_features
-    k = _resolve_k(config, dataset.tracks[dataset.primary_label], len(dataset))
     X = StandardScaler().fit_transform(fm.X)
+    k, k_info = _resolve_k(config, dataset, X)
+    inputs, input_info = _prepare_inputs(dataset, X, config, progress)
+    timing["features"] = round(time.perf_counter() - t, 2)
 
     results_root = Path(config.output_dir)
     run_dir = new_run_dir(results_root, config.run_name or dataset.name)
     run_id = run_dir.name
     tracks = dataset.tracks
-
-    rows, latents, first_labels, timings = [], {}, {}, {}
-    for rep_name in config.representations:
-        seeds = config.seeds[:1] if rep_name in SEED_INDEPENDENT else config.seeds
-        for seed in seeds:
-            t0 = time.perf_counter()
-            Z = make_representation(rep_name, config.latent_dim, seed).fit_transform(X)
-            timings[f"{rep_name}/seed{seed}"] = time.perf_counter() - t0
-            if seed == config.seeds[0]:
-                latents[rep_name] = Z
-            for clu_name in config.clusterers:
-                # Seed-independent representations are still clustered with every seed (K-Means varies with it).
-                for clu_seed in (config.seeds if rep_name in SEED_INDEPENDENT else [seed]):
-                    labels = cluster(clu_name, Z, k, clu_seed)
-                    if clu_name == config.clusterers[0] and clu_seed == config.seeds[0]:
-                        first_labels[rep_name] = labels
-                    row = {"representation": rep_name, "clusterer": clu_name, "seed": clu_seed,
-                           "k": k, "n_clusters_found": int(len(np.unique(labels[labels >= 0]))),
-                           "latent_dim": int(Z.shape[1])}
-                    notes = []
-                    internal = internal_metrics(Z, labels, random_state=clu_seed)
-                    if "note" in internal:
-                        notes.append(f"internal: {internal.pop('note')}")
-                    row.update(internal)
-                    for col in dataset.label_columns:
-                        ext = external_metrics(tracks[col].to_numpy(), labels)
-                        if "note" in ext:
-                            notes.append(f"{col}: {ext.pop('note')}")
-                        row.update({f"{m}_{col}": v for m, v in ext.items()})
-                    row["note"] = "; ".join(notes)
-                    rows.append(row)
-
-    metrics = pd.DataFrame(rows)
+    t = time.perf_counter()
+    reps, skipped_reps = _representations(config, inputs, run_dir, progress)
+    timing["representations"] = round(time.perf_counter() - t, 2)
+    t = time.perf_counter()
+    metrics = _score(config, dataset, inputs, reps, k, X)
+    timing["clustering_and_metrics"] = round(time.perf_counter() - t, 2)
     metrics.to_csv(run_dir / METRICS_CSV, index=False)
     summary = summarize(metrics)
     summary.to_csv(run_dir / SUMMARY_CSV, index=False)
     np.savez_compressed(run_dir / "latents.npz", track_id=tracks["track_id"].to_numpy().astype(str),
-                        **{f"latent_{r}": z for r, z in latents.items()})
+                        **{f"{name}_seed{seed}": r["Z"] for (name, seed), r in reps.items()},
+                        **{f"{name}_seed{seed}_rows": r["rows"] for (name, seed), r in reps.items()
+                           if r["rows"] is not None})
     tracks.drop(columns=[c for c in ("lyrics",) if c in tracks.columns]).to_csv(run_dir / "tracks.csv", index=False)
-    pd.DataFrame(dataset.skipped, columns=["item", "reason"]).to_csv(run_dir / "skipped.csv", index=False)
+    pd.DataFrame(dataset.skipped + skipped_reps, columns=["item", "reason"]).to_csv(run_dir / "skipped.csv",
+                                                                                     index=False)
+    histories = {f"{n}_seed{s}": r["history"] for (n, s), r in reps.items() if r["history"]}
+    (run_dir / "histories.json").write_text(json.dumps(histories))
 
-    t_plots = time.perf_counter()
-    if config.plots:
-        _plot_latents(run_dir, results_root, run_id, latents, first_labels, tracks, dataset.label_columns, config)
-    t_plots = time.perf_counter() - t_plots
-
-    _append_csv(results_root / "clustering_metrics.csv", metrics.assign(run_id=run_id))
     info = {
         "run_id": run_id,
         "config": config.to_dict(),
-        "resolved": {"k": k, "n_tracks": len(dataset), "n_features": int(X.shape[1]), "feature_set": fm.feature_set,
-                     "n_features_cached": fm.n_cached,
+        "resolved": {"k": k, "k_choice": k_info, "n_tracks": len(dataset), "n_features": int(X.shape[1]),
+                     "feature_set": fm.feature_set, "n_features_cached": fm.n_cached,
                      "primary_label": dataset.primary_label, "label_columns": dataset.label_columns,
                      "classes": {c: int(dataset.n_classes(c)) for c in dataset.label_columns},
-                     "n_skipped": len(dataset.skipped)},
-        "dataset_description": dataset.description,
+                     "class_counts": {c: {str(a): int(b) for a, b in tracks[c].value_counts().items()}
+                                      for c in dataset.label_columns},
+                     "n_skipped": len(dataset.skipped), "inputs": input_info, "dataset_info": dataset.info,
+                     "representations_run": sorted({n for n, _ in reps}, key=config.representations.index),
+                     "representations_skipped": skipped_reps,
+                     "reference_space": f"standardized {fm.feature_set} features ({X.shape[1]}-D)"},
+        "dataset": {"name": dataset.name, "description": dataset.description},
         "versions": library_versions(),
-        "timing_s": {"features": round(t_features, 2), "plots": round(t_plots, 2),
-                     "representations": {k_: round(v, 3) for k_, v in timings.items()},
-                     "total": round(time.perf_counter() - t_start, 2)},
-        "finished_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "timing_s": timing,
+        "started_utc": None,
     }
-    (run_dir / "config.json").write_text(json.dumps(info, indent=2, ensure_ascii=False))
+    (run_dir / "config.json").write_text(json.dumps(info, indent=2, ensure_ascii=False, default=str))
+
+    t = time.perf_counter()
+    if config.plots:
+        from .figures import write_figures
+
+        write_figures(run_dir, config, dataset, inputs, reps, metrics, summary, histories, X)
+        shared = results_root / "latent_visualization"
+        shared.mkdir(parents=True, exist_ok=True)
+        for png in (run_dir / "figures").glob("latent_*.png"):
+            shutil.copyfile(png, shared / f"{run_id}_{png.name[len('latent_'):]}")
+    timing["figures"] = round(time.perf_counter() - t, 2)
+    _append_csv(results_root / "clustering_metrics.csv", metrics.assign(run_id=run_id))
+    timing["total_before_report"] = round(time.perf_counter() - t_start, 2)
+    info["timing_s"] = timing
+    info["finished_utc"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    info.pop("started_utc")
+    (run_dir / "config.json").write_text(json.dumps(info, indent=2, ensure_ascii=False, default=str))
+    if config.report:
+        from .report import write_report
+
+        write_report(run_dir)
     return run_dir
 
 
-def format_summary(run_dir: Path) -> str:
-    """A short text table: mean +- std over seeds of the key metrics for the primary label and the others."""
+def format_summary(run_dir: Path, max_rows: int = 60) -> str:
+    """A short text table: mean ± std over seeds of NMI, ARI and ACC for every label column."""
     info = json.loads((Path(run_dir) / "config.json").read_text())
     summary = pd.read_csv(Path(run_dir) / SUMMARY_CSV)
     labels = info["resolved"]["label_columns"]
     header = ["representation", "clusterer"] + [f"{m.upper()}({lab})" for lab in labels for m in ("nmi", "ari", "acc")]
     lines = []
-    for r in summary.itertuples(index=False):
+    for r in summary.head(max_rows).itertuples(index=False):
         d = r._asdict()
-        vals = [f"{d[f'{m}_{lab}_mean']:.3f}±{d[f'{m}_{lab}_std']:.3f}" for lab in labels for m in ("nmi", "ari", "acc")]
+        vals = []
+        for lab in labels:
+            for m in ("nmi", "ari", "acc"):
+                mean, std = d[f"{m}_{lab}_mean"], d[f"{m}_{lab}_std"]
+                vals.append("nan" if pd.isna(mean) else f"{mean:.3f}±{std:.3f}")
         lines.append([d["representation"], d["clusterer"], *vals])
     widths = [max(len(str(x)) for x in col) for col in zip(header, *lines)]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)

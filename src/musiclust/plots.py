@@ -58,3 +58,123 @@ def embedding_figure(E: np.ndarray, colourings: dict[str, np.ndarray], title: st
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     return fig
+
+
+def cluster_distribution_figure(clusters, label_columns: dict[str, np.ndarray], title: str):
+    """Contingency heatmaps cluster x each label (row-normalized counts shown as colour, counts as text) and the
+    cluster sizes."""
+    import pandas as pd
+
+    clusters = np.asarray(clusters).astype(str)
+    n = len(label_columns) + 1
+    fig, axes = plt.subplots(1, n, figsize=(4.6 * n, 4.2), squeeze=False)
+    for ax, (name, labels) in zip(axes[0], label_columns.items()):
+        table = pd.crosstab(pd.Series(clusters, name="cluster"), pd.Series(np.asarray(labels).astype(str), name=name))
+        frac = table.div(table.sum(axis=1), axis=0)
+        ax.imshow(frac.to_numpy(), aspect="auto", cmap="Blues", vmin=0, vmax=1)
+        ax.set_xticks(range(table.shape[1]), table.columns, rotation=60, ha="right", fontsize=7)
+        ax.set_yticks(range(table.shape[0]), table.index, fontsize=7)
+        if table.size <= 300:
+            for i in range(table.shape[0]):
+                for j in range(table.shape[1]):
+                    ax.text(j, i, int(table.iat[i, j]), ha="center", va="center", fontsize=6,
+                            color="white" if frac.iat[i, j] > 0.6 else "black")
+        ax.set_xlabel(name)
+        ax.set_ylabel("cluster")
+        ax.set_title(f"cluster x {name}", fontsize=10)
+    sizes = pd.Series(clusters).value_counts().sort_index()
+    axes[0][-1].bar(range(len(sizes)), sizes.to_numpy(), color="grey")
+    axes[0][-1].set_xticks(range(len(sizes)), sizes.index, fontsize=7)
+    axes[0][-1].set_title("cluster sizes", fontsize=10)
+    axes[0][-1].set_xlabel("cluster (-1 = noise)")
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def logmel_reconstruction_figure(originals: np.ndarray, reconstructions: np.ndarray, names: list[str], title: str):
+    """Log-mel patches ``(m, n_mels, n_frames)``: originals (top row) beside their reconstructions (bottom row)."""
+    m = len(originals)
+    fig, axes = plt.subplots(2, m, figsize=(2.6 * m, 5.0), squeeze=False)
+    lo, hi = float(np.min(originals)), float(np.max(originals))
+    for j in range(m):
+        for i, (img, label) in enumerate(((originals[j], "original"), (reconstructions[j], "reconstruction"))):
+            ax = axes[i][j]
+            ax.imshow(img, origin="lower", aspect="auto", cmap="magma", vmin=lo, vmax=hi)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(f"{names[j][:22]}\n{label}" if i == 0 else label, fontsize=7)
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def feature_reconstruction_figure(originals: np.ndarray, reconstructions: np.ndarray, names: list[str], title: str):
+    """Standardized feature vectors ``(m, d)`` of a few tracks: original and reconstruction overlaid."""
+    m = len(originals)
+    fig, axes = plt.subplots(m, 1, figsize=(8, 1.6 * m), squeeze=False, sharex=True)
+    for j in range(m):
+        ax = axes[j][0]
+        ax.plot(originals[j], color="black", lw=1, label="original")
+        ax.plot(reconstructions[j], color="tab:red", lw=1, ls="--", label="reconstruction")
+        ax.set_ylabel(names[j][:18], fontsize=7)
+        ax.tick_params(labelsize=7)
+    axes[0][0].legend(fontsize=7, loc="upper right")
+    axes[-1][0].set_xlabel("feature index (standardized)")
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def traversal_figure(decoded: np.ndarray, values: np.ndarray, dims: list[int], title: str):
+    """Latent traversals: ``decoded`` ``(len(dims), len(values), d)``, one heatmap per latent dimension."""
+    fig, axes = plt.subplots(1, len(dims), figsize=(3.4 * len(dims), 3.6), squeeze=False)
+    lim = float(np.abs(decoded).max()) or 1.0
+    for ax, dim, block in zip(axes[0], dims, decoded):
+        ax.imshow(block.T, aspect="auto", cmap="coolwarm", vmin=-lim, vmax=lim, origin="lower")
+        ax.set_xticks(range(len(values)), [f"{v:g}" for v in values], fontsize=7)
+        ax.set_xlabel(f"z[{dim}] value", fontsize=8)
+        ax.set_ylabel("decoded feature index", fontsize=8)
+        ax.set_title(f"latent dimension {dim}", fontsize=9)
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def training_curves_figure(histories: dict[str, dict], title: str):
+    """Reconstruction and KL terms per epoch (training and validation) for each model."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for i, (name, h) in enumerate(histories.items()):
+        colour = plt.get_cmap("tab10")(i % 10)
+        for ax, key in zip(axes, ("reconstruction_loss", "kl_loss")):
+            if key in h:
+                ax.plot(h[key], color=colour, label=name)
+            if f"val_{key}" in h:
+                ax.plot(h[f"val_{key}"], color=colour, ls="--")
+    for ax, key in zip(axes, ("reconstruction", "KL")):
+        ax.set_xlabel("epoch")
+        ax.set_title(f"{key} term (solid: training, dashed: validation)", fontsize=9)
+    axes[0].set_yscale("log")
+    axes[0].legend(fontsize=7)
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def metric_comparison_figure(summary, label: str, metrics=("nmi", "ari", "acc"), title: str = ""):
+    """Grouped bars (mean ± std over seeds) of external metrics against ``label`` for every method."""
+    names = [f"{r}/{c}" for r, c in zip(summary["representation"], summary["clusterer"])]
+    x = np.arange(len(names))
+    width = 0.8 / len(metrics)
+    fig, ax = plt.subplots(figsize=(max(8, 0.32 * len(names) + 2), 4.2))
+    for i, m in enumerate(metrics):
+        mean, std = summary[f"{m}_{label}_mean"].to_numpy(), summary[f"{m}_{label}_std"].to_numpy()
+        ax.bar(x + (i - (len(metrics) - 1) / 2) * width, np.nan_to_num(mean), width, yerr=np.nan_to_num(std),
+               label=m.upper(), capsize=1.5)
+    ax.set_xticks(x, names, rotation=75, ha="right", fontsize=7)
+    ax.set_ylabel(f"score against {label}")
+    ax.set_ylim(min(0, float(np.nanmin(summary[[f'{m}_{label}_mean' for m in metrics]].to_numpy())) - 0.05), 1)
+    ax.legend(fontsize=8)
+    ax.set_title(title or f"methods compared against {label} (mean ± std over seeds)", fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -1,52 +1,126 @@
-"""Representations: standardized features -> latent matrix Z ``(n_tracks, d)``.
+"""Representations: the inputs of a run -> a latent matrix Z ``(n_rows, d)`` to cluster.
 
-A new representation is one entry in `REPRESENTATIONS`: ``(latent_dim, seed) -> object`` with ``fit_transform(X)``.
+A representation is one entry in `REPRESENTATIONS`: what it needs (audio features, lyrics, log-mel patches, a
+condition column), whether it depends on the seed, and a function building it. An entry whose needs the data cannot
+meet is skipped by the runner with the reason returned by `missing_requirements`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 from sklearn.decomposition import PCA
 
-from .errors import MusiclustError
+from .features.text import fuse
 
 
-class Raw:
-    """The standardized features themselves (the baseline every learned representation must beat)."""
+@dataclass
+class Inputs:
+    """Everything a representation may use, aligned row by row with the run's tracks.
 
-    def __init__(self, latent_dim: int = 0, seed: int = 0):
-        self.latent_dim = latent_dim
-        self.seed = seed
+    ``audio``: standardized audio (or table) features ``(n, d)``; ``lyrics``/``lyrics_mask``: ``(n, d_l)``/``(n,)``;
+    ``logmel``: patches ``(n, n_mels, n_frames)`` (may be memory-mapped); ``condition``: labels ``(n,)`` of
+    ``condition_column`` for the conditional VAE.
+    """
 
-    def fit_transform(self, X: np.ndarray) -> np.ndarray:
-        return np.asarray(X, dtype=np.float64)
-
-
-class PCAProjection:
-    """PCA to ``latent_dim`` components (capped by the data's rank)."""
-
-    def __init__(self, latent_dim: int = 16, seed: int = 0):
-        self.latent_dim = latent_dim
-        self.seed = seed
-
-    def fit_transform(self, X: np.ndarray) -> np.ndarray:
-        n_comp = max(1, min(self.latent_dim, X.shape[0], X.shape[1]))
-        self.pca_ = PCA(n_components=n_comp, random_state=self.seed)
-        return self.pca_.fit_transform(X)
+    audio: np.ndarray
+    lyrics: np.ndarray | None = None
+    lyrics_mask: np.ndarray | None = None
+    logmel: np.ndarray | None = None
+    condition: np.ndarray | None = None
+    condition_column: str | None = None
+    modality_weights: dict = field(default_factory=lambda: {"audio": 1.0, "lyrics": 1.0})
 
 
-REPRESENTATIONS: dict[str, Callable[..., object]] = {
-    "raw": Raw,
-    "pca": PCAProjection,
-}
+@dataclass
+class Representation:
+    Z: np.ndarray  # (n_rows, d)
+    rows: np.ndarray | None = None  # indices of the tracks Z covers (None: all)
+    model: object | None = None  # the fitted LatentModel, for saving and figures
+    note: str = ""
 
-# Representations whose output does not depend on the seed are computed once per run.
-SEED_INDEPENDENT = {"raw", "pca"}
+
+@dataclass(frozen=True)
+class RepresentationSpec:
+    name: str
+    description: str
+    build: Callable[[Inputs, dict, int], Representation]
+    requires: tuple[str, ...] = ("audio",)
+    seeded: bool = True
 
 
-def make_representation(name: str, latent_dim: int, seed: int):
-    if name not in REPRESENTATIONS:
-        raise MusiclustError(f"unknown representation '{name}'; choose from {sorted(REPRESENTATIONS)}")
-    return REPRESENTATIONS[name](latent_dim=latent_dim, seed=seed)
+def _raw(inputs, params, seed):
+    return Representation(np.asarray(inputs.audio, dtype=np.float64))
+
+
+def _pca(inputs, params, seed):
+    X = inputs.audio
+    n_comp = max(1, min(params["latent_dim"], X.shape[0], X.shape[1]))
+    return Representation(PCA(n_components=n_comp, random_state=seed).fit_transform(X))
+
+
+def _lyrics(inputs, params, seed):
+    rows = np.flatnonzero(inputs.lyrics_mask)
+    return Representation(inputs.lyrics[rows], rows=rows, note=f"lyrics only: the {len(rows)} tracks with lyrics")
+
+
+def _audio_lyrics(inputs, params, seed):
+    F = fuse({"audio": inputs.audio, "lyrics": inputs.lyrics}, inputs.modality_weights)
+    w = inputs.modality_weights
+    return Representation(F, note=f"audio+lyrics, variance shares audio {w['audio']}: lyrics {w['lyrics']}; "
+                                   f"tracks without lyrics have a neutral lyrics block")
+
+
+def _model(name):
+    def build(inputs, params, seed):
+        from .models import LatentModel
+
+        model = LatentModel(name, seed=seed, **params["model"])
+        kw = {}
+        X = inputs.logmel if name == "convvae" else inputs.audio
+        if name == "cvae":
+            kw["condition"] = inputs.condition
+        if name == "multimodal":
+            kw.update(lyrics=inputs.lyrics, lyrics_mask=inputs.lyrics_mask)
+        model.fit(X, **kw)
+        note = f"conditioned on '{inputs.condition_column}'" if name == "cvae" else ""
+        return Representation(model.encode(X, **kw), model=model, note=note)
+
+    return build
+
+
+REPRESENTATIONS: dict[str, RepresentationSpec] = {s.name: s for s in (
+    RepresentationSpec("raw", "direct clustering of the standardized audio features", _raw, seeded=False),
+    RepresentationSpec("pca", "PCA to the latent size", _pca, seeded=False),
+    RepresentationSpec("lyrics", "direct clustering of the lyrics features (tracks with lyrics)", _lyrics,
+                       ("lyrics",), seeded=False),
+    RepresentationSpec("audio_lyrics", "direct clustering of variance-balanced audio+lyrics", _audio_lyrics,
+                       ("audio", "lyrics"), seeded=False),
+    RepresentationSpec("ae", "deterministic autoencoder", _model("ae")),
+    RepresentationSpec("vae", "VAE (Kingma & Welling 2014)", _model("vae")),
+    RepresentationSpec("beta_vae", "Beta-VAE, beta = 4 (Higgins et al. 2017)", _model("beta_vae")),
+    RepresentationSpec("cvae", "conditional VAE (Sohn et al. 2015)", _model("cvae"), ("audio", "condition")),
+    RepresentationSpec("convvae", "convolutional VAE on log-mel patches", _model("convvae"), ("logmel",)),
+    RepresentationSpec("multimodal", "audio+lyrics VAE, product of experts", _model("multimodal"),
+                       ("audio", "lyrics")),
+    RepresentationSpec("gmmvae", "VAE with a Gaussian-mixture prior (VaDE)", _model("gmmvae")),
+)}
+
+MODEL_REPRESENTATIONS = ("ae", "vae", "beta_vae", "cvae", "convvae", "multimodal", "gmmvae")
+
+
+def missing_requirements(name: str, inputs: Inputs) -> str | None:
+    """Why representation ``name`` cannot run on these inputs, or None when it can."""
+    reasons = {
+        "lyrics": "the dataset has no lyrics (fewer than 2 tracks with text)",
+        "logmel": "no audio files to compute log-mel patches from (a features table has none)",
+        "condition": "no condition column (default 'language') in the dataset",
+    }
+    for need in REPRESENTATIONS[name].requires:
+        value = {"audio": inputs.audio, "lyrics": inputs.lyrics, "logmel": inputs.logmel,
+                 "condition": inputs.condition}[need]
+        if value is None:
+            return reasons.get(need, f"no {need} input")
+    return None

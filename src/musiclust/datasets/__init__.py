@@ -6,7 +6,7 @@ import inspect
 import logging
 
 from ..errors import MusiclustError
-from . import corpus, gtzan, table
+from . import corpus, gtzan, lyrics, table
 from .base import Dataset
 
 log = logging.getLogger(__name__)
@@ -15,6 +15,7 @@ LOADERS = {
     "corpus": corpus.load,
     "gtzan": gtzan.load,
     "table": table.load,
+    "jamendolyrics": lyrics.load_jamendolyrics,
 }
 
 
@@ -27,11 +28,15 @@ def load_dataset(name: str, **options) -> Dataset:
     if name not in LOADERS:
         raise MusiclustError(f"unknown dataset '{name}'; choose one of: {', '.join(sorted(LOADERS))}")
     loader = LOADERS[name]
+    lyrics_table = options.pop("lyrics_table", None)
     accepted = inspect.signature(loader).parameters
     unused = sorted(k for k, v in options.items() if v is not None and k not in accepted)
     if unused:
         log.info("dataset '%s' ignores option(s) %s", name, unused)
-    return loader(**{k: v for k, v in options.items() if v is not None and k in accepted})
+    dataset = loader(**{k: v for k, v in options.items() if v is not None and k in accepted})
+    if lyrics_table is not None:  # e.g. GTZAN audio with the user's lyrics table, paired by a real key
+        dataset = lyrics.attach_lyrics(dataset, lyrics.read_lyrics_table(lyrics_table))
+    return dataset
 
 
 __all__ = ["Dataset", "LOADERS", "load_dataset"]

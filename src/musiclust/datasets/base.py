@@ -28,6 +28,7 @@ class Dataset:
         description: one paragraph saying plainly what the data is (shown in reports).
         features: precomputed feature matrix for table sources, ``(n_tracks, n_features)``, aligned with ``tracks``.
         skipped: tracks that could not be used, each ``{"item": ..., "reason": ...}``.
+        info: facts about how the dataset was assembled (e.g. ``{"pairing": {...}}``), recorded with each run.
     """
 
     name: str
@@ -37,6 +38,7 @@ class Dataset:
     description: str = ""
     features: pd.DataFrame | None = None
     skipped: list[dict] = field(default_factory=list)
+    info: dict = field(default_factory=dict)  # facts a run should record, e.g. lyrics pairing counts
 
     def __post_init__(self) -> None:
         missing = [c for c in ["track_id", *self.label_columns] if c not in self.tracks.columns]

@@ -108,13 +108,25 @@ def candidate_scores(style_class: StyleClass) -> list[str]:
     return sorted(found)
 
 
+DEFAULT_N_PER_CLASS = 50
+
+
+def _spread(items: list, n: int) -> list:
+    if n >= len(items):
+        return list(items)
+    idx = np.unique(np.linspace(0, len(items) - 1, n).round().astype(int))
+    return [items[i] for i in idx]
+
+
 def select_scores(style_class: StyleClass, n: int) -> list[str]:
-    """Up to ``n`` scores spread evenly over the sorted candidates (deterministic, no random choice)."""
+    """Up to ``n`` scores spread evenly over the sorted candidates (deterministic, no random choice).
+
+    Smaller selections are nested in the default one (``n <= 50`` picks from the default 50), so a quick run's
+    pieces are a subset of the full corpus and are never rendered twice."""
     cands = candidate_scores(style_class)
-    if n >= len(cands):
-        return cands
-    idx = np.unique(np.linspace(0, len(cands) - 1, n).round().astype(int))
-    return [cands[i] for i in idx]
+    if n <= DEFAULT_N_PER_CLASS:
+        return _spread(_spread(cands, DEFAULT_N_PER_CLASS), n)
+    return _spread(cands, n)
 
 
 def _language_for(style_class: StyleClass, rel_path: str) -> tuple[str, str]:
@@ -414,14 +426,24 @@ def build(
     if not records:
         raise MusiclustError(f"the corpus build produced no audio in {root}; see the log for the reasons")
     manifest = pd.DataFrame.from_records(records)
+    # The manifest on disk lists every intact rendered piece (a union over requests), so a small request never
+    # hides pieces that a larger one rendered; the returned manifest is just this request.
+    wanted_ids = set(manifest["track_id"])
+    extra = [r for tid, r in reusable.items() if tid not in wanted_ids]
+    on_disk = pd.concat([manifest, pd.DataFrame.from_records(extra)], ignore_index=True) if extra else manifest
 
     # Write the manifest and info atomically: a crash mid-build leaves the previous complete manifest in place.
     tmp = root / (MANIFEST + ".part")
-    manifest.to_csv(tmp, index=False)
+    on_disk.to_csv(tmp, index=False)
     os.replace(tmp, root / MANIFEST)
+    old_max = 0
+    if (root / INFO).exists():
+        old_max = json.loads((root / INFO).read_text()).get("n_per_class_max", 0)
     info = {
         "what": DESCRIPTION,
         "params": params,
+        "n_per_class_max": max(old_max, n_per_class),
+        "n_tracks_on_disk": len(on_disk),
         "n_tracks": len(manifest),
         "counts": {k: int(v) for k, v in manifest["style"].value_counts().sort_index().items()},
         "languages": {k: int(v) for k, v in manifest["language"].value_counts().sort_index().items()},
@@ -447,15 +469,17 @@ def load(
 ) -> Dataset:
     """The corpus as a `Dataset` (built first if needed, into ``path``, default ``music_data/corpus``).
 
-    Parameters left as ``None`` keep those of the corpus already built at ``path`` (so pointing at a small subset
-    does not grow it), or take the defaults (50 pieces per class, all styles, 30-s excerpts) for a new build.
+    Parameters left as ``None`` keep those of the corpus already built at an explicitly given ``path`` (so pointing
+    at a small subset does not grow it), or take the defaults (50 pieces per class, all styles, 30-s excerpts).
     Labels: ``style`` (primary) and ``language``.
     """
     root = Path(path or DEFAULT_ROOT)
     built = {}
-    if (root / INFO).exists():
-        built = json.loads((root / INFO).read_text()).get("params", {})
-    n_per_class = n_per_class if n_per_class is not None else built.get("n_per_class", 50)
+    if path is not None and (root / INFO).exists():  # a corpus the user points at keeps its own size
+        info = json.loads((root / INFO).read_text())
+        built = {**info.get("params", {}), "n_per_class": info.get("n_per_class_max",
+                                                                   info.get("params", {}).get("n_per_class"))}
+    n_per_class = n_per_class if n_per_class is not None else built.get("n_per_class") or DEFAULT_N_PER_CLASS
     styles = styles if styles is not None else built.get("styles")
     excerpt_seconds = excerpt_seconds if excerpt_seconds is not None else built.get("excerpt_seconds", 30.0)
     manifest = build(root, n_per_class, excerpt_seconds, styles, n_jobs, progress)

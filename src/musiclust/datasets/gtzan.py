@@ -11,12 +11,15 @@ Citation: G. Tzanetakis and P. Cook, "Musical genre classification of audio sign
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pandas as pd
 
 from ..errors import MusiclustError
 from .base import Dataset
+
+log = logging.getLogger(__name__)
 
 DEFAULT_ROOT = Path("music_data") / "gtzan"
 AUDIO_EXTENSIONS = (".au", ".wav", ".flac", ".mp3", ".ogg")
@@ -80,3 +83,68 @@ def load(path: str | Path | None = None, check_readable: bool = True) -> Dataset
         description=DESCRIPTION,
         skipped=skipped,
     )
+
+
+# --- download -----------------------------------------------------------------------------------------------------
+# The original archive, as mirdata records it (name, address, MD5). Further mirrors can be passed by the user.
+GTZAN_ARCHIVE = "genres.tar.gz"
+GTZAN_URLS = ("http://opihi.cs.uvic.ca/sound/genres.tar.gz",)
+GTZAN_MD5 = "5b3d6dddb579ab49814ab86dba69e7c7"
+GENRES = ("blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock")
+COMPLETE_MARKER = ".musiclust-complete.json"
+
+
+def validate(path: str | Path | None = None) -> tuple[list[str], list[str]]:
+    """``(missing, invalid)`` clip names of a GTZAN folder against the 10 x 100 expected clips; never raises."""
+    root = Path(path or DEFAULT_ROOT)
+    genre_root = find_genre_root(root)
+    missing, invalid = [], []
+    for genre in GENRES:
+        for i in range(100):
+            stem = f"{genre}.{i:05d}"
+            found = [p for ext in AUDIO_EXTENSIONS for p in [genre_root / genre / f"{stem}{ext}"] if p.exists()]
+            if not found:
+                missing.append(stem)
+            elif _is_readable(found[0]):
+                invalid.append(stem)
+    return missing, invalid
+
+
+def download(path: str | Path | None = None, mirrors: list[str] | None = None, force: bool = False,
+             from_archive: str | Path | None = None, progress: bool = True, md5: str = GTZAN_MD5) -> Path:
+    """Install GTZAN into ``path`` (default ``music_data/gtzan``) and return it.
+
+    From the original archive over HTTP (MD5-checked, resumable, mirrors tried in order), or ``from_archive``: a
+    ``genres.tar.gz`` or Kaggle's zip (``Data/genres_original/...`` with ``features_30_sec.csv``) you already have.
+    A second call does nothing unless ``force`` (the folder holds a completion marker).
+    """
+    import json
+
+    from .download import RemoteFile, extract
+    from .download import download as fetch
+
+    root = Path(path or DEFAULT_ROOT)
+    marker = root / COMPLETE_MARKER
+    if marker.exists() and not force:
+        log.info("GTZAN already installed in %s (use --force to redo)", root)
+        return root
+    root.mkdir(parents=True, exist_ok=True)
+    if from_archive is not None:
+        archive = Path(from_archive)
+        if not archive.is_file():
+            raise MusiclustError(f"archive {archive} does not exist")
+        source = str(archive)
+    else:
+        # the user's mirrors first (they are usually nearer), then the original address
+        urls = tuple(mirrors) + GTZAN_URLS if mirrors else GTZAN_URLS
+        archive = fetch(RemoteFile(GTZAN_ARCHIVE, urls, f"md5:{md5}"), root / "downloads", force=force,
+                        progress=progress)
+        source = "download"
+    names = extract(archive, root)
+    # Kaggle's zip nests everything under Data/: lift the tables next to the audio for the table loader.
+    for table in ("features_30_sec.csv", "features_3_sec.csv"):
+        nested = root / "Data" / table
+        if nested.exists() and not (root / table).exists():
+            nested.replace(root / table)
+    marker.write_text(json.dumps({"source": source, "entries": len(names)}, indent=2))
+    return root

@@ -35,7 +35,7 @@ def subset(dataset: Dataset, keep: list[int], more_skipped: list[dict]) -> Datas
     tracks = dataset.tracks.iloc[keep].reset_index(drop=True)
     features = dataset.features.iloc[keep].reset_index(drop=True) if dataset.features is not None else None
     return Dataset(dataset.name, tracks, dataset.label_columns, dataset.primary_label, dataset.description,
-                   features, dataset.skipped + more_skipped)
+                   features, dataset.skipped + more_skipped, dataset.info)
 
 
 def build_features(dataset: Dataset, feature_set: str = "mfcc", n_jobs: int = -1, progress: bool = True,

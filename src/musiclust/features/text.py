@@ -158,7 +158,7 @@ def ensure_language(dataset):
     tracks["language"] = detect_languages(tracks["lyrics"].tolist())
     tracks["language_source"] = "detected (lingua)"
     return Dataset(dataset.name, tracks, [*dataset.label_columns, "language"], dataset.primary_label,
-                   dataset.description, dataset.features, dataset.skipped)
+                   dataset.description, dataset.features, dataset.skipped, dataset.info)
 
 
 def sentence_embeddings(texts, model: str, batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:

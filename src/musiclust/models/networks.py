@@ -41,10 +41,13 @@ def dense_decoder(output_dim: int, latent_dim: int, hidden: tuple[int, ...] = (1
 
 
 def conv_encoder(shape: tuple[int, int], latent_dim: int, filters: tuple[int, ...] = (16, 32, 64),
-                 cond_dim: int = 0, name: str = "encoder") -> keras.Model:
-    """``x (batch, n_mels, n_frames)`` log-mel patch -> ``z_mean, z_log_var``; strided 3x3 convolutions."""
+                 cond_dim: int = 0, pool: int = 4, name: str = "encoder") -> keras.Model:
+    """``x (batch, n_mels, n_frames)`` log-mel patch -> ``z_mean, z_log_var``; a ``pool`` x ``pool`` average
+    pooling (CPU budget: a 128x128 patch is analysed at 32x32) then strided 3x3 convolutions."""
     x, c = _inputs(shape, cond_dim, f"{name}_x")
     h = layers.Reshape((*shape, 1))(x)
+    if pool > 1:
+        h = layers.AveragePooling2D(pool, name=f"{name}_pool")(h)
     for i, f in enumerate(filters):
         h = layers.Conv2D(f, 3, strides=2, padding="same", activation="relu", name=f"{name}_conv{i}")(h)
     h = layers.Flatten()(h)
@@ -57,11 +60,12 @@ def conv_encoder(shape: tuple[int, int], latent_dim: int, filters: tuple[int, ..
 
 
 def conv_decoder(shape: tuple[int, int], latent_dim: int, filters: tuple[int, ...] = (64, 32, 16),
-                 cond_dim: int = 0, name: str = "decoder") -> keras.Model:
-    """``z`` -> ``x_hat (batch, n_mels, n_frames)``; transposed convolutions mirroring `conv_encoder`."""
+                 cond_dim: int = 0, pool: int = 4, name: str = "decoder") -> keras.Model:
+    """``z`` -> ``x_hat (batch, n_mels, n_frames)``; transposed convolutions mirroring `conv_encoder`, then
+    ``pool`` x ``pool`` upsampling back to the patch size."""
     z, c = _inputs((latent_dim,), cond_dim, f"{name}_z")
     h = layers.Concatenate()([z, c]) if c is not None else z
-    down = 2 ** len(filters)
+    down = 2 ** len(filters) * pool
     if shape[0] % down or shape[1] % down:
         raise ValueError(f"patch shape {shape} must be divisible by {down}")
     start = (shape[0] // down, shape[1] // down, filters[0])
@@ -70,5 +74,7 @@ def conv_decoder(shape: tuple[int, int], latent_dim: int, filters: tuple[int, ..
     for i, f in enumerate(filters):
         h = layers.Conv2DTranspose(f, 3, strides=2, padding="same", activation="relu", name=f"{name}_deconv{i}")(h)
     h = layers.Conv2D(1, 3, padding="same", name=f"{name}_out")(h)
+    if pool > 1:
+        h = layers.UpSampling2D(pool, interpolation="bilinear", name=f"{name}_upsample")(h)
     out = layers.Reshape(shape)(h)
     return keras.Model([z, c] if c is not None else z, out, name=name)

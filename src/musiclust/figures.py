@@ -1,0 +1,130 @@
+"""Every figure of a finished run, written to ``<run>/figures/`` (the plotting itself lives in `plots`)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from .clustering import cluster
+from .plots import (
+    cluster_distribution_figure,
+    embed_2d,
+    embedding_figure,
+    feature_reconstruction_figure,
+    logmel_reconstruction_figure,
+    metric_comparison_figure,
+    plt,
+    training_curves_figure,
+    traversal_figure,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _save(fig, path: Path) -> Path:
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _examples(labels: np.ndarray, m: int = 4) -> np.ndarray:
+    """Up to ``m`` track indices, one from each of the first classes (deterministic)."""
+    out = []
+    for cls in sorted(np.unique(labels))[:m]:
+        out.append(int(np.flatnonzero(labels == cls)[0]))
+    return np.array(out)
+
+
+def write_figures(run_dir: Path, config, dataset, inputs, reps: dict, metrics, summary, histories: dict,
+                  X: np.ndarray) -> list[Path]:
+    from .models import LatentModel
+
+    fig_dir = run_dir / "figures"
+    fig_dir.mkdir(exist_ok=True)
+    tracks = dataset.tracks
+    written = []
+    first_seed = {}
+    for name, seed in reps:
+        first_seed.setdefault(name, seed)
+    clu = config.clusterers[0]
+    k = int(metrics["k"].iloc[0])
+    plan = []  # (name, seed, rows covered, plotted subset, cluster labels)
+    for name, seed in first_seed.items():
+        Z = reps[(name, seed)]["Z"]
+        idx = reps[(name, seed)]["rows"]
+        idx = idx if idx is not None else np.arange(len(tracks))
+        labels = cluster(clu, Z, k, seed).labels
+        plot_idx = np.arange(len(Z))
+        if len(Z) > config.plot_max_points:  # t-SNE is O(n^2) in memory: plot a seeded subsample, and say so
+            plot_idx = np.sort(np.random.default_rng(seed).choice(len(Z), config.plot_max_points, replace=False))
+        plan.append((name, seed, idx, plot_idx, labels))
+    # Computed here, in order: a fresh worker process would pay UMAP's JIT compilation again (about 10 s).
+    embeddings = [embed_2d(reps[(name, seed)]["Z"][plot_idx], method, seed)
+                  for name, seed, _, plot_idx, _ in plan for method in ("tsne", "umap")]
+    for i, (name, seed, idx, plot_idx, labels) in enumerate(plan):
+        colourings = {f"cluster ({clu})": labels[plot_idx]}
+        for col in dataset.label_columns:
+            colourings[col] = tracks[col].to_numpy()[idx][plot_idx]
+        n_all = len(reps[(name, seed)]["Z"])
+        sub = f", {len(plot_idx)} of {n_all} tracks" if len(plot_idx) < n_all else ""
+        for j, method in enumerate(("tsne", "umap")):
+            fig = embedding_figure(embeddings[2 * i + j], colourings,
+                                   f"{name} latent, {method.upper()} (seed {seed}{sub})")
+            written.append(_save(fig, fig_dir / f"latent_{name}_{method}.png"))
+        fig = cluster_distribution_figure(labels, {c: tracks[c].to_numpy()[idx] for c in dataset.label_columns},
+                                          f"{name} + {clu} (seed {seed}): cluster distribution")
+        written.append(_save(fig, fig_dir / f"distribution_{name}.png"))
+
+    first_histories = {n: histories[f"{n}_seed{s}"] for n, s in first_seed.items() if f"{n}_seed{s}" in histories}
+    if first_histories:
+        written.append(_save(training_curves_figure(first_histories, "training curves (first seed)"),
+                             fig_dir / "training_curves.png"))
+
+    primary = tracks[dataset.primary_label].to_numpy()
+    examples = _examples(primary)
+    names = [f"{tracks['track_id'][i]} ({primary[i]})" for i in examples]
+    for name, seed in first_seed.items():
+        path = reps[(name, seed)]["model_path"]
+        if not path:
+            continue
+        try:
+            model = LatentModel.load(path)
+            kw = {}
+            if name == "cvae":
+                kw["condition"] = inputs.condition[examples]
+            if name == "multimodal":
+                kw.update(lyrics=inputs.lyrics[examples], lyrics_mask=inputs.lyrics_mask[examples])
+            if name == "convvae":
+                originals = np.asarray(inputs.logmel[examples])
+                fig = logmel_reconstruction_figure(originals, model.reconstruct(originals),
+                                                   names, "ConvVAE: log-mel originals and reconstructions")
+                written.append(_save(fig, fig_dir / "reconstruction_convvae.png"))
+            else:
+                fig = feature_reconstruction_figure(X[examples], model.reconstruct(X[examples], **kw), names,
+                                                    f"{name}: feature-vector reconstructions")
+                written.append(_save(fig, fig_dir / f"reconstruction_{name}.png"))
+            if name == "beta_vae":
+                written.append(_traversal(model, reps[(name, seed)]["Z"], fig_dir))
+        except Exception as exc:  # a figure must never cost the run its results
+            log.warning("figure for %s skipped: %s", name, str(exc).splitlines()[0])
+
+    for col in dataset.label_columns:
+        if f"nmi_{col}_mean" in summary.columns:
+            fig = metric_comparison_figure(summary, col)
+            written.append(_save(fig, fig_dir / f"comparison_{col}.png"))
+    return written
+
+
+def _traversal(model, Z: np.ndarray, fig_dir: Path, n_dims: int = 3) -> Path:
+    """Decode points moving along the most-used latent dimensions (largest spread of the posterior means)."""
+    dims = [int(d) for d in np.argsort(Z.var(axis=0))[::-1][:n_dims]]
+    values = np.linspace(-3, 3, 7)
+    decoded = []
+    for d in dims:
+        pts = np.zeros((len(values), model.latent_dim), np.float32)
+        pts[:, d] = values
+        decoded.append(model.decode(pts)["audio"])
+    fig = traversal_figure(np.stack(decoded), values, dims, "Beta-VAE latent traversals (others held at 0)")
+    return _save(fig, fig_dir / "traversal_beta_vae.png")

@@ -1,0 +1,46 @@
+import numpy as np
+
+from musiclust.clustering import CLUSTERERS, choose_k, cluster, dbscan_eps
+from musiclust.metrics import external_metrics
+
+
+def blobs(n_per=60, k=3, seed=0):
+    rng = np.random.default_rng(seed)
+    Z = np.vstack([rng.normal(c * 8, 0.5, size=(n_per, 2)) for c in range(k)])
+    return Z, np.repeat(np.arange(k), n_per)
+
+
+def test_every_clusterer_finds_well_separated_blobs():
+    Z, y = blobs()
+    for name in CLUSTERERS:
+        res = cluster(name, Z, 3, seed=0)
+        core = res.labels >= 0  # density methods may call a few outskirts noise
+        assert res.noise_fraction < 0.1, name
+        assert external_metrics(y[core], res.labels[core])["ari"] > 0.95, name
+        assert res.n_clusters == 3, name
+
+
+def test_dbscan_eps_follows_the_density():
+    Z, _ = blobs()
+    eps = dbscan_eps(Z, min_samples=4)
+    assert 0.1 < eps < 8  # inside a blob's spacing, far below the gap between blobs
+    assert dbscan_eps(Z * 10, min_samples=4) > 5 * eps  # scales with the data, not a constant
+
+
+def test_dbscan_on_too_few_points_is_all_noise_not_an_error():
+    Z = np.random.default_rng(0).normal(size=(10, 8))
+    res = cluster("dbscan", Z, 3, seed=0)
+    assert res.n_clusters == 0 and res.noise_fraction == 1.0
+
+
+def test_quadratic_clusterers_are_guarded_on_large_inputs():
+    Z, y = blobs(n_per=400)
+    res = cluster("agglomerative", Z, 3, seed=0, max_exact=300)
+    assert "subsample" in res.notes[0]
+    assert len(res.labels) == len(Z) and external_metrics(y, res.labels)["ari"] > 0.95
+
+
+def test_choose_k_without_labels():
+    Z, _ = blobs(k=4)
+    k, scores = choose_k(Z, range(2, 8))
+    assert k == 4 and set(scores) == set(range(2, 8))
