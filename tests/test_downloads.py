@@ -240,3 +240,17 @@ def test_kaggle_without_credentials_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path / "nothing"))
     with pytest.raises(MusiclustError, match="KAGGLE_USERNAME and KAGGLE_KEY"):
         lyrics.download("kaggle", tmp_path, dataset="someone/lyrics")
+
+
+def test_jamendolyrics_runs_end_to_end(shared_data, tmp_path, capsys):
+    code = run_experiments_main(["--dataset", "jamendolyrics", "--data-path", str(shared_data / "jamendolyrics"),
+                                 "--output-dir", str(tmp_path), "--models", "raw", "lyrics", "audio_lyrics",
+                                 "--clusterers", "kmeans", "--seeds", "0", "--no-plots", "--no-cache",
+                                 "--no-progress"])
+    assert code == 0, capsys.readouterr().err
+    run_dir = next(tmp_path.glob("jamendolyrics-*"))
+    info = json.loads((run_dir / "config.json").read_text())
+    assert info["resolved"]["label_columns"] == ["language", "genre"] and info["resolved"]["n_tracks"] == 10
+    assert info["resolved"]["dataset_info"]["pairing"]["lyrics_only"] == 69
+    m = pd.read_csv(run_dir / "metrics.csv")
+    assert set(m["representation"]) == {"raw", "lyrics", "audio_lyrics"} and (m["n_tracks"] == 10).all()

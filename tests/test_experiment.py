@@ -39,7 +39,7 @@ def test_quick_run_writes_every_promised_file(quick_run):
     assert info["resolved"]["representations_run"] == ALL_REPS  # the small corpus has lyrics, audio and language
     assert info["versions"]["tensorflow"] and info["config"]["seeds"] == [0] and info["config"]["quick"]
     for name in ["config.json", "metrics.csv", "summary.csv", "latents.npz", "tracks.csv", "skipped.csv",
-                 "histories.json", "report.md", "report.tex"]:
+                 "histories.json", "feature_notes.csv", "report.md", "report.tex"]:
         assert (run_dir / name).is_file(), name
     for model in MODELS:
         assert (run_dir / "models" / f"{model}_seed0.keras").is_file()

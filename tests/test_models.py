@@ -50,7 +50,12 @@ def test_dense_models_shapes_and_history(name):
         assert max(m.history_["kl_loss"]) == 0.0
 
 
-def test_convvae_on_patches_including_a_memory_map(tmp_path):
+@pytest.mark.parametrize("streamed", [False, True])
+def test_convvae_on_patches_including_a_memory_map(tmp_path, monkeypatch, streamed):
+    from musiclust.models import base
+
+    if streamed:  # force the larger-than-memory path: batches read from the memory map
+        monkeypatch.setattr(base, "IN_MEMORY_BYTES", 0)
     rng = np.random.default_rng(0)
     P = rng.normal(size=(40, 32, 32)).astype(np.float32) - 40.0
     path = tmp_path / "patches.npy"

@@ -44,6 +44,8 @@ def experiment_parser() -> argparse.ArgumentParser:
                                           "artist+title (e.g. music_data/lyrics/<source>/lyrics.csv)")
     p.add_argument("--features", help="audio feature set: mfcc (default; 20 MFCC mean+std, 40-D), mfcc_delta (80-D), "
                                       "gtzan57 (the Kaggle GTZAN set)")
+    p.add_argument("--lyrics-model", help="lyrics features from this local sentence-transformers model (folder or "
+                                          "cached name) instead of TF-IDF; needs pip install sentence-transformers")
     p.add_argument("--cache-dir", help="feature cache folder (default music_data/cache)")
     p.add_argument("--no-cache", action="store_true", help="recompute every feature, read and write no cache")
     p.add_argument("--dask-scheduler", help="extract features on a Dask cluster at this address (tcp://host:8786)")
@@ -107,7 +109,7 @@ def config_from_args(args: argparse.Namespace):
         # only the default corpus shrinks; a corpus the user points at keeps its own size
         if ds.name == "corpus" and args.n_per_class is None and ds.n_per_class is None and ds.path is None:
             ds.n_per_class = QUICK["n_per_class"]
-    for attr in ("features", "cache_dir", "dask_scheduler", "representations", "clusterers", "seeds", "k",
+    for attr in ("features", "lyrics_model", "cache_dir", "dask_scheduler", "representations", "clusterers", "seeds", "k",
                  "latent_dim", "output_dir", "run_name", "n_jobs", "epochs", "batch_size", "beta",
                  "condition_column"):
         if getattr(args, attr) is not None:

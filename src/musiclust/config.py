@@ -31,6 +31,7 @@ class ExperimentConfig:
     cache_dir: str | None = "music_data/cache"  # feature cache; None disables it
     dask_scheduler: str | None = None  # e.g. tcp://host:8786: extract features on a Dask cluster
     lyrics_dim: int = 32  # TF-IDF -> SVD dimension of the lyrics features
+    lyrics_model: str | None = None  # a local sentence-transformers model instead of TF-IDF (optional backend)
     modality_weights: dict = field(default_factory=lambda: {"audio": 1.0, "lyrics": 1.0})  # share of total variance
     representations: list[str] = field(default_factory=lambda: [
         "raw", "pca", "lyrics", "audio_lyrics", "ae", "vae", "beta_vae", "cvae", "convvae", "multimodal", "gmmvae"])

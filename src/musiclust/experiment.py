@@ -127,7 +127,14 @@ def _prepare_inputs(dataset, X: np.ndarray, config: ExperimentConfig, progress: 
         mask = has_text(texts)
         info["tracks_with_lyrics"] = int(mask.sum())
         if mask.sum() >= 2:
-            L, mask = lyrics_features(texts, dim=config.lyrics_dim, seed=config.seeds[0])
+            if config.lyrics_model:  # optional backend, loaded only when asked (never downloads)
+                from .features.text import sentence_embeddings
+
+                L, mask = sentence_embeddings(texts, config.lyrics_model)
+                info["lyrics_features"] = f"sentence embeddings ({config.lyrics_model})"
+            else:
+                L, mask = lyrics_features(texts, dim=config.lyrics_dim, seed=config.seeds[0])
+                info["lyrics_features"] = "word + character n-gram TF-IDF, truncated SVD, L2-normalized"
             inputs.lyrics, inputs.lyrics_mask = L, mask
             info["lyrics_dim"] = int(L.shape[1])
     if "logmel" in needs and "audio_path" in tracks.columns:
@@ -328,6 +335,9 @@ def run(config: ExperimentConfig, progress: bool = True) -> Path:
     tracks.drop(columns=[c for c in ("lyrics",) if c in tracks.columns]).to_csv(run_dir / "tracks.csv", index=False)
     pd.DataFrame(dataset.skipped + skipped_reps, columns=["item", "reason"]).to_csv(run_dir / "skipped.csv",
                                                                                      index=False)
+    if fm.notes:  # what decoding did to each clip: original rate and channels, padding of very short clips
+        pd.DataFrame(fm.notes).assign(track_id=tracks["track_id"].to_numpy()).to_csv(
+            run_dir / "feature_notes.csv", index=False)
     histories = {f"{n}_seed{s}": r["history"] for (n, s), r in reps.items() if r["history"]}
     (run_dir / "histories.json").write_text(json.dumps(histories))
 

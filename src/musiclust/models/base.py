@@ -14,6 +14,9 @@ import numpy as np
 
 from ..errors import MusiclustError
 
+# Log-mel stacks up to this size are trained from memory; larger ones stream from their memory map batch by batch.
+IN_MEMORY_BYTES = 512 * 2**20
+
 
 @dataclass(frozen=True)
 class ModelSpec:
@@ -158,7 +161,11 @@ class LatentModel:
 
         self.model_.compile(optimizer=keras.optimizers.Adam(self.learning_rate))
         n = len(inputs["audio"])
-        if self.spec.conv:
+        if self.spec.conv and inputs["audio"].nbytes <= IN_MEMORY_BYTES:
+            # Small enough to hold: normalize once and let Keras slice arrays (much less per-epoch overhead).
+            inputs = {**inputs, "audio": ((np.asarray(inputs["audio"], dtype=np.float32) - self.patch_mean_)
+                                          / self.patch_std_).astype(np.float32)}
+        elif self.spec.conv:
             rng = np.random.default_rng(self.seed)
             order = rng.permutation(n)
             n_val = int(round(n * self.validation_split)) if self.validation_split else 0
