@@ -34,18 +34,22 @@ from musiclust.features.cache import FeatureCache  # noqa: E402
 from musiclust.features.engine import extract  # noqa: E402
 
 
-def per_clip(fn, paths, repeat=1):
-    """Mean over clips of the best of ``repeat`` timings per clip (timeit's convention: the minimum is the
-    measurement least disturbed by other load on the machine)."""
-    times = []
+def compare(fa, fb, paths, repeat):
+    """Per-clip best-of-``repeat`` timings of two functions, calls interleaved (a, b, a, b, ...) so that drifting
+    machine load affects both alike. Returns the two means over clips."""
+    ta, tb = [], []
     for p in paths:
-        best = float("inf")
+        best_a = best_b = float("inf")
         for _ in range(repeat):
             t = time.perf_counter()
-            fn(p)
-            best = min(best, time.perf_counter() - t)
-        times.append(best)
-    return float(np.mean(times)), times
+            fa(p)
+            best_a = min(best_a, time.perf_counter() - t)
+            t = time.perf_counter()
+            fb(p)
+            best_b = min(best_b, time.perf_counter() - t)
+        ta.append(best_a)
+        tb.append(best_b)
+    return float(np.mean(ta)), float(np.mean(tb))
 
 
 def fast(feature_set):
@@ -79,21 +83,18 @@ def main() -> int:
     naive_gtzan57(paths[0])
 
     out: dict = {"cpu_count": os.cpu_count(), "clips": len(paths)}
-    t_fast, _ = per_clip(fast("gtzan57"), paths, repeat=3)
-    t_naive, _ = per_clip(naive_gtzan57, paths, repeat=2)
+    t_fast, t_naive = compare(fast("gtzan57"), naive_gtzan57, paths, repeat=2)
     out["gtzan57"] = {"fast_s_per_clip": t_fast, "naive_s_per_clip": t_naive, "speedup": t_naive / t_fast}
     worst = max_rel_err(paths, "gtzan57", naive_gtzan57)
     out["gtzan57"]["max_rel_err"] = max(worst.values())
     out["gtzan57"]["worst_feature"] = max(worst, key=worst.get)
-    t_m, _ = per_clip(fast("mfcc"), paths, repeat=7)
-    t_mref, _ = per_clip(naive_mfcc40, paths, repeat=7)
+    t_m, t_mref = compare(fast("mfcc"), naive_mfcc40, paths, repeat=9)
     worst_m = max_rel_err(paths, "mfcc", naive_mfcc40)
     out["mfcc"] = {"fast_s_per_clip": t_m, "librosa_s_per_clip": t_mref, "speedup": t_mref / t_m,
                    "max_rel_err": max(worst_m.values())}
     if clips44:
         p44 = [str(p) for p in clips44]
-        t44, _ = per_clip(fast("gtzan57"), p44, repeat=2)
-        t44n, _ = per_clip(naive_gtzan57, p44)
+        t44, t44n = compare(fast("gtzan57"), naive_gtzan57, p44, repeat=2)
         w44 = max_rel_err(p44, "gtzan57", naive_gtzan57)
         out["gtzan57_44k_15s"] = {"fast_s_per_clip": t44, "naive_s_per_clip": t44n, "speedup": t44n / t44,
                                   "max_rel_err": max(w44.values())}

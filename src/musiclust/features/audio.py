@@ -87,8 +87,11 @@ class ClipSpectra:
     def mel_power(self) -> np.ndarray:
         from .kernels import mel_basis
 
-        # the filter bank is built once per process (librosa.feature.melspectrogram rebuilds it on every call)
-        return self._get("mel_power", lambda: mel_basis(self.sr, self.n_fft, self.n_mels) @ self.power)
+        # The filter bank is built once per process (librosa.feature.melspectrogram rebuilds it on every call);
+        # the product is librosa's own einsum, which keeps the STFT's memory layout (the DCT behind the MFCCs then
+        # runs along contiguous memory) and gives librosa's exact numbers.
+        return self._get("mel_power", lambda: np.einsum("...ft,mf->...mt", self.power,
+                                                        mel_basis(self.sr, self.n_fft, self.n_mels), optimize=True))
 
     @property
     def log_mel(self) -> np.ndarray:
