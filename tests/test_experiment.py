@@ -187,3 +187,21 @@ def test_notebook_runs_top_to_bottom_on_a_finished_run(quick_run, small_corpus, 
     assert "final training loss" in text
     images = sum("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert images >= 4
+
+
+def test_config_file_with_overrides_round_trips(small_corpus, tmp_path, capsys):
+    from musiclust.config import ExperimentConfig
+
+    cfg = tmp_path / "study.yaml"
+    cfg.write_text(f"dataset:\n  name: corpus\n  path: {small_corpus}\nrepresentations: [raw, pca]\n"
+                   "clusterers: [kmeans]\nseeds: [3, 4]\nlatent_dim: 5\nplots: false\n")
+    code, _, err = _run(["--config", str(cfg), "--seeds", "7", "--output-dir", str(tmp_path / "out")], capsys)
+    assert code == 0, err
+    saved = json.loads(next((tmp_path / "out").glob("corpus-*/config.json")).read_text())["config"]
+    assert saved["seeds"] == [7] and saved["latent_dim"] == 5 and saved["representations"] == ["raw", "pca"]
+    again = ExperimentConfig.from_dict(saved)  # the saved config is a complete, loadable config
+    assert again.to_dict() == saved
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"sedes": [1]}')
+    code, _, err = _run(["--config", str(bad)], capsys)
+    assert code == 2 and "unknown config key" in err
