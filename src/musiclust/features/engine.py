@@ -122,15 +122,23 @@ def extract(paths: list[str], feature_set: str = "mfcc", *, n_jobs: int = -1, pr
             out_rows[i] = results[i].pop("values")
 
     if todo:
-        with _backend(dask_scheduler):
+        # The first clip is analysed here, before any worker starts: it compiles librosa's and our numba kernels
+        # once and writes their on-disk caches. Worker processes compiling them at the same moment on a fresh
+        # install race on those cache files, and a corrupt cache crashes (segfaults) every later process.
+        first, rest = todo[0], todo[1:]
+        handle(first, _work(paths[first], feature_set, keys[first], cache_root))
+        with _backend(dask_scheduler), tqdm(total=len(todo), initial=1, desc=f"features ({feature_set})",
+                                            unit="clip", disable=not progress) as bar:
             jobs = Parallel(n_jobs=n_jobs, return_as="generator")(
-                delayed(_work)(paths[i], feature_set, keys[i], cache_root) for i in todo
+                delayed(_work)(paths[i], feature_set, keys[i], cache_root) for i in rest
             )
-            for i, res in zip(todo, tqdm(jobs, total=len(todo), desc=f"features ({feature_set})", unit="clip",
-                                         disable=not progress)):
+            for i, res in zip(rest, jobs):
                 handle(i, res)
+                bar.update(1)
                 if is_patch and cache is not None and i in out_rows:
                     out_rows[i] = None  # the patch is in the cache; re-read it when stacking, not kept in RAM
+        if is_patch and cache is not None and first in out_rows:
+            out_rows[first] = None
 
     kept = [i for i in range(len(paths)) if "error" not in results[i]]
     skipped = [{"item": paths[i], "reason": results[i]["error"]} for i in range(len(paths)) if "error" in results[i]]
