@@ -191,3 +191,27 @@ def test_unreachable_dask_scheduler_is_a_clear_error(clip):
 
     with pytest.raises(MusiclustError, match="cannot reach the Dask scheduler"):
         extract([clip], "mfcc", progress=False, dask_scheduler="tcp://127.0.0.1:9")
+
+
+def test_several_sets_share_one_decode_and_one_stft(clip, monkeypatch):
+    from musiclust.features import engine
+
+    calls = {"decode": 0, "stft": 0}
+    real_decode, real_stft = audio.decode, audio.ClipSpectra.stft.fget
+
+    def counting_decode(*a, **k):
+        calls["decode"] += 1
+        return real_decode(*a, **k)
+
+    def counting_stft(self):
+        if "stft" not in self._cache:
+            calls["stft"] += 1
+        return real_stft(self)
+
+    monkeypatch.setattr(audio, "decode", counting_decode)
+    monkeypatch.setattr(audio.ClipSpectra, "stft", property(counting_stft))
+    out = engine.extract_many([clip], ["mfcc", "gtzan57", "logmel"], n_jobs=1, progress=False)
+    assert calls == {"decode": 1, "stft": 1}
+    monkeypatch.undo()
+    np.testing.assert_array_equal(out["gtzan57"].X, extract([clip], "gtzan57", n_jobs=1, progress=False).X)
+    assert out["logmel"].X.shape == (1, 128, 128) and out["mfcc"].X.shape == (1, 40)

@@ -25,7 +25,7 @@ from .config import ExperimentConfig
 from .datasets import LOADERS, load_dataset
 from .errors import MusiclustError
 from .features import audio as audio_features
-from .features import build_features
+from .features import build_features_many
 from .features.text import ensure_language, has_text, lyrics_features
 from .metrics import EXTERNAL, INTERNAL, external_metrics, internal_metrics
 from .representations import MODEL_REPRESENTATIONS, REPRESENTATIONS, Inputs, missing_requirements
@@ -115,7 +115,7 @@ def summarize(metrics: pd.DataFrame) -> pd.DataFrame:
 
 
 # --- inputs -------------------------------------------------------------------------------------------------------
-def _prepare_inputs(dataset, X: np.ndarray, config: ExperimentConfig, progress: bool) -> tuple[Inputs, dict]:
+def _prepare_inputs(dataset, X: np.ndarray, config: ExperimentConfig, logmel) -> tuple[Inputs, dict]:
     """Lyrics features, log-mel patches and the condition, each only when the data has them and a chosen
     representation needs them. Returns the inputs and what was done (for config.json)."""
     tracks = dataset.tracks
@@ -137,12 +137,9 @@ def _prepare_inputs(dataset, X: np.ndarray, config: ExperimentConfig, progress: 
                 info["lyrics_features"] = "word + character n-gram TF-IDF, truncated SVD, L2-normalized"
             inputs.lyrics, inputs.lyrics_mask = L, mask
             info["lyrics_dim"] = int(L.shape[1])
-    if "logmel" in needs and "audio_path" in tracks.columns:
-        fm = build_features(dataset, "logmel", n_jobs=config.n_jobs, progress=progress, cache_dir=config.cache_dir,
-                            dask_scheduler=config.dask_scheduler)
-        if len(fm.dataset) == len(dataset):
-            inputs.logmel = fm.X
-            info["logmel_shape"] = list(fm.X.shape)
+    if logmel is not None:
+        inputs.logmel = logmel.X
+        info["logmel_shape"] = list(logmel.X.shape)
     col = config.condition_column
     if "condition" in needs and col and col in tracks.columns:
         if col == dataset.primary_label:
@@ -307,12 +304,17 @@ def run(config: ExperimentConfig, progress: bool = True) -> Path:
     log.info("%s", dataset.summary())
     timing: dict = {"dataset": round(time.perf_counter() - t_start, 2)}
     t = time.perf_counter()
-    fm = build_features(dataset, config.features, n_jobs=config.n_jobs, progress=progress,
-                        cache_dir=config.cache_dir, dask_scheduler=config.dask_scheduler)
+    # The ConvVAE's log-mel patches come from the same decode and STFT as the audio features (one pass).
+    needs_logmel = (dataset.features is None and "audio_path" in dataset.tracks.columns
+                    and any("logmel" in REPRESENTATIONS[r].requires for r in config.representations))
+    sets = [config.features] + (["logmel"] if needs_logmel else [])
+    fms = build_features_many(dataset, sets, n_jobs=config.n_jobs, progress=progress, cache_dir=config.cache_dir,
+                              dask_scheduler=config.dask_scheduler)
+    fm = fms[config.features]
     dataset = fm.dataset
     X = StandardScaler().fit_transform(fm.X)
     k, k_info = _resolve_k(config, dataset, X)
-    inputs, input_info = _prepare_inputs(dataset, X, config, progress)
+    inputs, input_info = _prepare_inputs(dataset, X, config, fms.get("logmel"))
     timing["features"] = round(time.perf_counter() - t, 2)
 
     results_root = Path(config.output_dir)

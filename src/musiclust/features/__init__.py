@@ -11,7 +11,7 @@ import numpy as np
 
 from ..datasets.base import Dataset
 from .cache import FeatureCache
-from .engine import extract
+from .engine import extract_many
 
 
 @dataclass
@@ -44,12 +44,22 @@ def build_features(dataset: Dataset, feature_set: str = "mfcc", n_jobs: int = -1
 
     ``cache_dir=None`` disables the cache; the dataset's ``sha256`` column, when present, keys the cache by content.
     """
+    return build_features_many(dataset, [feature_set], n_jobs, progress, cache_dir, dask_scheduler)[feature_set]
+
+
+def build_features_many(dataset: Dataset, feature_sets: list[str], n_jobs: int = -1, progress: bool = True,
+                        cache_dir: str | None = None, dask_scheduler: str | None = None) -> dict[str, FeatureMatrix]:
+    """Several feature sets in one pass over the audio (one decode and one STFT per clip for all of them)."""
     if dataset.features is not None:
-        return FeatureMatrix(dataset.features.to_numpy(float), list(dataset.features.columns), dataset, "table")
+        fm = FeatureMatrix(dataset.features.to_numpy(float), list(dataset.features.columns), dataset, "table")
+        return {fs: fm for fs in feature_sets}
     tracks = dataset.tracks
     sha = tracks["sha256"].astype(str).tolist() if "sha256" in tracks.columns else None
-    ex = extract(tracks["audio_path"].tolist(), feature_set, n_jobs=n_jobs, progress=progress,
-                 cache=FeatureCache(cache_dir) if cache_dir else None, sha256=sha, dask_scheduler=dask_scheduler)
-    if ex.skipped:
-        dataset = subset(dataset, ex.kept, ex.skipped)
-    return FeatureMatrix(ex.X, ex.columns, dataset, feature_set, ex.skipped, ex.notes, ex.n_cached)
+    results = extract_many(tracks["audio_path"].tolist(), feature_sets, n_jobs=n_jobs, progress=progress,
+                           cache=FeatureCache(cache_dir) if cache_dir else None, sha256=sha,
+                           dask_scheduler=dask_scheduler)
+    first = results[feature_sets[0]]
+    if first.skipped:
+        dataset = subset(dataset, first.kept, first.skipped)
+    return {fs: FeatureMatrix(ex.X, ex.columns, dataset, fs, ex.skipped, ex.notes, ex.n_cached)
+            for fs, ex in results.items()}

@@ -224,25 +224,36 @@ FEATURE_PARAMS = {"sr": SAMPLE_RATE, "n_fft": N_FFT, "hop_length": HOP_LENGTH, "
                   "logmel_frames": LOGMEL_FRAMES, "logmel_seconds": LOGMEL_SECONDS}
 
 
-def compute(y: np.ndarray, feature_set: str, sr: int = SAMPLE_RATE) -> tuple[np.ndarray, list[str] | None, dict]:
-    """One feature set of one waveform: ``(values, column names or None for patches, notes)``.
+def compute_many(y: np.ndarray, feature_sets: list[str], sr: int = SAMPLE_RATE) -> dict[str, tuple]:
+    """Several feature sets of one waveform from one shared `ClipSpectra` (one STFT for all of them).
 
-    Clips shorter than one analysis window (``n_fft`` samples) are zero-padded to it, and any non-finite value (which
-    librosa can produce on pathological input) is set to 0; both are recorded in ``notes``.
+    Returns ``{set: (values, column names or None for patches, notes)}``. Clips shorter than one analysis window
+    (``n_fft`` samples) are zero-padded to it, and any non-finite value (which librosa can produce on pathological
+    input) is set to 0; both are recorded in ``notes``.
     """
-    notes: dict = {}
+    base_notes: dict = {}
     if y.size < N_FFT:
-        notes["padded_from_samples"] = int(y.size)
+        base_notes["padded_from_samples"] = int(y.size)
         y = np.pad(y, (0, N_FFT - y.size))
-    result = FEATURE_SETS[feature_set](ClipSpectra(y, sr))
-    if isinstance(result, dict):
-        columns = list(result)
-        values = np.array([result[c] for c in columns], dtype=np.float64)
-    else:
-        columns, values = None, np.asarray(result, dtype=np.float32)
-    if not np.isfinite(values).all():
-        notes["non_finite_set_to_zero"] = int((~np.isfinite(values)).sum())
-        values = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
-    if feature_set in PATCH_SETS and y.size < LOGMEL_SECONDS * sr:
-        notes["padded_to_seconds"] = LOGMEL_SECONDS
-    return values, columns, notes
+    spectra = ClipSpectra(y, sr)
+    out = {}
+    for feature_set in feature_sets:
+        notes = dict(base_notes)
+        result = FEATURE_SETS[feature_set](spectra)
+        if isinstance(result, dict):
+            columns = list(result)
+            values = np.array([result[c] for c in columns], dtype=np.float64)
+        else:
+            columns, values = None, np.asarray(result, dtype=np.float32)
+        if not np.isfinite(values).all():
+            notes["non_finite_set_to_zero"] = int((~np.isfinite(values)).sum())
+            values = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
+        if feature_set in PATCH_SETS and y.size < LOGMEL_SECONDS * sr:
+            notes["padded_to_seconds"] = LOGMEL_SECONDS
+        out[feature_set] = (values, columns, notes)
+    return out
+
+
+def compute(y: np.ndarray, feature_set: str, sr: int = SAMPLE_RATE) -> tuple[np.ndarray, list[str] | None, dict]:
+    """One feature set of one waveform: ``(values, column names or None for patches, notes)`` (see `compute_many`)."""
+    return compute_many(y, [feature_set], sr)[feature_set]

@@ -39,22 +39,28 @@ class Extraction:
     n_cached: int = 0
 
 
-def _work(path: str, feature_set: str, key: str | None, cache_root: str | None) -> dict:
-    """Runs in a worker: decode + features (+ write the cache entry). Never raises for bad audio."""
+def _work(path: str, feature_sets: list[str], keys: dict[str, str | None], cache_root: str | None) -> dict:
+    """Runs in a worker: one decode and one STFT for all ``feature_sets`` (+ their cache entries).
+
+    Returns ``{"sets": {set: {"values", "columns", "notes"}}}`` or ``{"error": reason}``; never raises for bad audio.
+    """
     try:
         y, info = audio.decode(path)
-        values, columns, notes = audio.compute(y, feature_set)
+        computed = audio.compute_many(y, feature_sets)
     except audio.AudioDecodeError as exc:
         return {"error": str(exc)}
     except Exception as exc:  # a library failure on one odd file must not stop a 1000-file extraction
         return {"error": f"feature extraction failed: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"}
-    if cache_root is not None and key is not None:
-        arrays = {"values": values}
-        if columns is not None:
-            arrays["columns"] = np.array(columns)
-        FeatureCache(cache_root).save(feature_set, key, **arrays)
-    return {"values": values, "columns": columns, "notes": {**notes, "orig_sr": info["orig_sr"],
-                                                            "channels": info["channels"]}}
+    out = {}
+    for fs, (values, columns, notes) in computed.items():
+        if cache_root is not None and keys.get(fs) is not None:
+            arrays = {"values": values}
+            if columns is not None:
+                arrays["columns"] = np.array(columns)
+            FeatureCache(cache_root).save(fs, keys[fs], **arrays)
+        out[fs] = {"values": values, "columns": columns,
+                   "notes": {**notes, "orig_sr": info["orig_sr"], "channels": info["channels"]}}
+    return {"sets": out}
 
 
 @contextlib.contextmanager
@@ -83,94 +89,123 @@ def _backend(dask_scheduler: str | None):
 def extract(paths: list[str], feature_set: str = "mfcc", *, n_jobs: int = -1, progress: bool = True,
             cache: FeatureCache | None = None, sha256: list[str] | None = None,
             dask_scheduler: str | None = None) -> Extraction:
-    """Extract ``feature_set`` from every path; see `Extraction` for what comes back."""
+    """Extract one feature set from every path; see `Extraction` for what comes back."""
+    return extract_many(paths, [feature_set], n_jobs=n_jobs, progress=progress, cache=cache, sha256=sha256,
+                        dask_scheduler=dask_scheduler)[feature_set]
+
+
+def extract_many(paths: list[str], feature_sets: list[str], *, n_jobs: int = -1, progress: bool = True,
+                 cache: FeatureCache | None = None, sha256: list[str] | None = None,
+                 dask_scheduler: str | None = None) -> dict[str, Extraction]:
+    """Extract several feature sets in one pass: each file is decoded and transformed once for all of them.
+
+    Cached sets are read from the cache; a file is analysed only for the sets it misses. A file that cannot be
+    decoded is skipped (with its reason) in every set.
+    """
     from joblib import Parallel, delayed
     from tqdm.auto import tqdm
 
-    if feature_set not in audio.FEATURE_SETS:
-        raise MusiclustError(f"unknown audio feature set '{feature_set}'; choose one of {sorted(audio.FEATURE_SETS)}")
+    unknown = [fs for fs in feature_sets if fs not in audio.FEATURE_SETS]
+    if unknown:
+        raise MusiclustError(f"unknown audio feature set {unknown}; choose from {sorted(audio.FEATURE_SETS)}")
     paths = [str(p) for p in paths]
-    keys: list[str | None] = [None] * len(paths)
-    results: list[dict | None] = [None] * len(paths)
-    n_cached = 0
-    if cache is not None:
-        for i, p in enumerate(paths):
-            try:
-                keys[i] = entry_key(content_key(p, sha256[i] if sha256 else None), feature_set, audio.FEATURE_PARAMS)
-            except OSError as exc:
-                results[i] = {"error": f"cannot read file: {exc.strerror}"}
+    n = len(paths)
+    keys: dict[str, list[str | None]] = {fs: [None] * n for fs in feature_sets}
+    rows: dict[str, dict[int, np.ndarray | None]] = {fs: {} for fs in feature_sets}
+    columns: dict[str, list[str] | None] = {}
+    notes: dict[str, dict[int, dict]] = {fs: {} for fs in feature_sets}
+    errors: dict[int, str] = {}
+    missing: dict[int, list[str]] = {}
+    n_cached = {fs: 0 for fs in feature_sets}
+    for i, p in enumerate(paths):
+        need = []
+        for fs in feature_sets:
+            if cache is None:
+                need.append(fs)
                 continue
-            entry = cache.load(feature_set, keys[i])
-            if entry is not None:
-                cols = [str(c) for c in entry["columns"]] if "columns" in entry else None
-                results[i] = {"values": entry["values"], "columns": cols, "notes": {"cached": True}}
-                n_cached += 1
-    todo = [i for i in range(len(paths)) if results[i] is None]
+            try:
+                keys[fs][i] = entry_key(content_key(p, sha256[i] if sha256 else None), fs, audio.FEATURE_PARAMS)
+            except OSError as exc:
+                errors[i] = f"cannot read file: {exc.strerror}"
+                break
+            entry = cache.load(fs, keys[fs][i])
+            if entry is None:
+                need.append(fs)
+                continue
+            # Patches are re-read from the cache when stacked, so they never all sit in memory at once.
+            rows[fs][i] = None if fs in audio.PATCH_SETS else entry["values"]
+            if "columns" in entry:
+                columns.setdefault(fs, [str(c) for c in entry["columns"]])
+            notes[fs][i] = {"cached": True}
+            n_cached[fs] += 1
+        if i not in errors and need:
+            missing[i] = need
     cache_root = str(cache.root) if cache is not None else None
 
-    is_patch = feature_set in audio.PATCH_SETS
-    stack = None
-    out_rows: dict[int, np.ndarray] = {}
-
     def handle(i: int, res: dict) -> None:
-        results[i] = res if "error" in res else {"columns": res["columns"], "notes": res["notes"]}
-        if "error" not in res:
-            out_rows[i] = res["values"]
+        if "error" in res:
+            errors[i] = res["error"]
+            return
+        for fs, r in res["sets"].items():
+            keep_in_ram = cache is None or fs not in audio.PATCH_SETS
+            rows[fs][i] = r["values"] if keep_in_ram else None
+            columns.setdefault(fs, r["columns"])
+            notes[fs][i] = r["notes"]
 
-    for i in range(len(paths)):
-        if results[i] is not None and "values" in results[i]:
-            out_rows[i] = results[i].pop("values")
-
+    todo = list(missing)
     if todo:
         # The first clip is analysed here, before any worker starts: it compiles librosa's and our numba kernels
         # once and writes their on-disk caches. Worker processes compiling them at the same moment on a fresh
         # install race on those cache files, and a corrupt cache crashes (segfaults) every later process.
         first, rest = todo[0], todo[1:]
-        handle(first, _work(paths[first], feature_set, keys[first], cache_root))
-        with _backend(dask_scheduler), tqdm(total=len(todo), initial=1, desc=f"features ({feature_set})",
-                                            unit="clip", disable=not progress) as bar:
+        handle(first, _work(paths[first], missing[first], {fs: keys[fs][first] for fs in feature_sets}, cache_root))
+        label = "+".join(feature_sets)
+        with _backend(dask_scheduler), tqdm(total=len(todo), initial=1, desc=f"features ({label})", unit="clip",
+                                            disable=not progress) as bar:
             jobs = Parallel(n_jobs=n_jobs, return_as="generator")(
-                delayed(_work)(paths[i], feature_set, keys[i], cache_root) for i in rest
+                delayed(_work)(paths[i], missing[i], {fs: keys[fs][i] for fs in feature_sets}, cache_root)
+                for i in rest
             )
             for i, res in zip(rest, jobs):
                 handle(i, res)
                 bar.update(1)
-                if is_patch and cache is not None and i in out_rows:
-                    out_rows[i] = None  # the patch is in the cache; re-read it when stacking, not kept in RAM
-        if is_patch and cache is not None and first in out_rows:
-            out_rows[first] = None
 
-    kept = [i for i in range(len(paths)) if "error" not in results[i]]
-    skipped = [{"item": paths[i], "reason": results[i]["error"]} for i in range(len(paths)) if "error" in results[i]]
+    kept = [i for i in range(n) if i not in errors]
+    skipped = [{"item": paths[i], "reason": errors[i]} for i in range(n) if i in errors]
     if not kept:
         raise MusiclustError("no audio file could be decoded; see the skipped list for the reasons")
-    notes = [results[i]["notes"] for i in kept]
-    columns = results[kept[0]]["columns"]
+    out = {}
+    for fs in feature_sets:
+        fs_notes = [notes[fs].get(i, {}) for i in kept]
+        if fs not in audio.PATCH_SETS:
+            X = np.vstack([rows[fs][i] for i in kept]).astype(np.float64)
+            out[fs] = Extraction(X, columns.get(fs), kept, skipped, fs_notes, n_cached[fs])
+        elif cache is None:
+            X = np.stack([rows[fs][i] for i in kept]).astype(np.float32)
+            out[fs] = Extraction(X, None, kept, skipped, fs_notes, n_cached[fs])
+        else:
+            out[fs] = Extraction(_stack(cache, fs, [keys[fs][i] for i in kept]), None, kept, skipped, fs_notes,
+                                 n_cached[fs])
+    return out
 
-    if not is_patch:
-        X = np.vstack([out_rows[i] for i in kept]).astype(np.float64)
-        return Extraction(X, columns, kept, skipped, notes, n_cached)
 
-    # Patch sets: stream into a memory-mapped stack, keyed by the ordered entries (reused when identical).
-    if cache is None:
-        X = np.stack([out_rows[i] for i in kept]).astype(np.float32)
-        return Extraction(X, None, kept, skipped, notes, n_cached)
-    stack_path = cache.stack_path(feature_set, [keys[i] for i in kept])
-    first = out_rows[kept[0]] if out_rows[kept[0]] is not None else cache.load(feature_set, keys[kept[0]])["values"]
-    shape = (len(kept), *first.shape)
+def _stack(cache: FeatureCache, feature_set: str, keys: list[str]) -> np.ndarray:
+    """A read-only memory map ``(n, ...)`` of cached patches, written row by row (reused when identical)."""
+    stack_path = cache.stack_path(feature_set, keys)
+    first = cache.load(feature_set, keys[0])["values"]
+    shape = (len(keys), *first.shape)
     if stack_path.exists():
         try:
             existing = np.load(stack_path, mmap_mode="r")
             if existing.shape == shape:
-                return Extraction(existing, None, kept, skipped, notes, n_cached)
+                return existing
         except (OSError, ValueError):
             pass
     tmp = stack_path.with_name(stack_path.name + ".part")
     stack = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=shape)
-    for row, i in enumerate(kept):
-        values = out_rows.pop(i, None)
-        stack[row] = values if values is not None else cache.load(feature_set, keys[i])["values"]
+    for row, key in enumerate(keys):
+        stack[row] = cache.load(feature_set, key)["values"]
     stack.flush()
     del stack
     tmp.replace(stack_path)
-    return Extraction(np.load(stack_path, mmap_mode="r"), None, kept, skipped, notes, n_cached)
+    return np.load(stack_path, mmap_mode="r")
