@@ -101,9 +101,10 @@ def tarball():
 def test_clean_download_extracts_and_is_idempotent(tmp_path, tarball):
     data, md5 = tarball
     with Server({"/g/genres.tar.gz": data}) as srv:
-        root = gtzan.download(tmp_path / "gtzan", mirrors=[f"{srv.url}/g/genres.tar.gz"], md5=md5, progress=False)
+        mirrors = [f"{srv.url}/g/genres.tar.gz"]
+        root = gtzan.download(tmp_path / "gtzan", mirrors=mirrors, md5=md5, progress=False, default_mirrors=False)
         n_requests = len(srv.log)
-        assert gtzan.download(root, mirrors=[f"{srv.url}/g/genres.tar.gz"], md5=md5, progress=False) == root
+        assert gtzan.download(root, mirrors=mirrors, md5=md5, progress=False, default_mirrors=False) == root
         assert len(srv.log) == n_requests  # the second run did nothing
     ds = load_dataset("gtzan", path=str(root))
     assert len(ds) == 4 and set(ds.tracks["genre"]) == {"blues", "metal"}
@@ -130,8 +131,10 @@ def test_interrupted_download_resumes_with_range(tmp_path, tarball):
 def test_corrupt_archive_fails_its_checksum_and_leaves_nothing(tmp_path, tarball):
     data, md5 = tarball
     with Server({"/bad/genres.tar.gz": data[:-10] + b"0123456789"}) as srv:
-        with pytest.raises(MusiclustError, match="checksum mismatch"):
-            gtzan.download(tmp_path / "gtzan", mirrors=[f"{srv.url}/bad/genres.tar.gz"], md5=md5, progress=False)
+        with pytest.raises(MusiclustError, match="checksum mismatch") as err:
+            gtzan.download(tmp_path / "gtzan", mirrors=[f"{srv.url}/bad/genres.tar.gz"], md5=md5, progress=False,
+                           default_mirrors=False)
+    assert "opihi" not in str(err.value)  # only the local server was tried
     leftovers = [p.name for p in (tmp_path / "gtzan" / "downloads").iterdir()]
     assert leftovers == []
     assert not (tmp_path / "gtzan" / gtzan.COMPLETE_MARKER).exists()
@@ -141,7 +144,8 @@ def test_404_on_the_first_mirror_falls_back_to_the_next(tmp_path, tarball):
     data, md5 = tarball
     with Server({"/good/genres.tar.gz": data}) as srv:
         root = gtzan.download(tmp_path / "gtzan", mirrors=[f"{srv.url}/missing/genres.tar.gz",
-                                                           f"{srv.url}/good/genres.tar.gz"], md5=md5, progress=False)
+                                                           f"{srv.url}/good/genres.tar.gz"], md5=md5, progress=False,
+                              default_mirrors=False)
         assert [p for p, _ in srv.log] == ["/missing/genres.tar.gz", "/good/genres.tar.gz"]
     assert len(load_dataset("gtzan", path=str(root))) == 4
 

@@ -197,6 +197,8 @@ def download_gtzan_main(argv: list[str] | None = None) -> int:
                    help="another URL of genres.tar.gz, tried before the original address (repeatable)")
     p.add_argument("--from-archive", help="install from an archive you already have: genres.tar.gz or Kaggle's "
                                           "zip (Data/genres_original/..., features_30_sec.csv)")
+    p.add_argument("--no-default-mirror", action="store_true",
+                   help="use only the --mirror addresses, not the original one")
     p.add_argument("--force", action="store_true", help="download and extract again even if already installed")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("-v", "--verbose", action="store_true", help="log what each step does")
@@ -206,7 +208,7 @@ def download_gtzan_main(argv: list[str] | None = None) -> int:
         from .datasets import gtzan
 
         root = gtzan.download(args.dest, mirrors=args.mirrors, force=args.force, from_archive=args.from_archive,
-                              progress=not args.no_progress)
+                              progress=not args.no_progress, default_mirrors=not args.no_default_mirror)
         missing, invalid = gtzan.validate(root)
     except MusiclustError as exc:
         print(f"error: {exc}", file=sys.stderr)

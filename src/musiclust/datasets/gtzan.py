@@ -111,12 +111,14 @@ def validate(path: str | Path | None = None) -> tuple[list[str], list[str]]:
 
 
 def download(path: str | Path | None = None, mirrors: list[str] | None = None, force: bool = False,
-             from_archive: str | Path | None = None, progress: bool = True, md5: str = GTZAN_MD5) -> Path:
+             from_archive: str | Path | None = None, progress: bool = True, md5: str = GTZAN_MD5,
+             default_mirrors: bool = True) -> Path:
     """Install GTZAN into ``path`` (default ``music_data/gtzan``) and return it.
 
     From the original archive over HTTP (MD5-checked, resumable, mirrors tried in order), or ``from_archive``: a
     ``genres.tar.gz`` or Kaggle's zip (``Data/genres_original/...`` with ``features_30_sec.csv``) you already have.
-    A second call does nothing unless ``force`` (the folder holds a completion marker).
+    A second call does nothing unless ``force`` (the folder holds a completion marker). ``default_mirrors=False``
+    uses only the given ``mirrors`` (the tests use it, so they never reach beyond 127.0.0.1).
     """
     import json
 
@@ -136,7 +138,9 @@ def download(path: str | Path | None = None, mirrors: list[str] | None = None, f
         source = str(archive)
     else:
         # the user's mirrors first (they are usually nearer), then the original address
-        urls = tuple(mirrors) + GTZAN_URLS if mirrors else GTZAN_URLS
+        urls = tuple(mirrors or ()) + (GTZAN_URLS if default_mirrors else ())
+        if not urls:
+            raise MusiclustError("no download address: pass --mirror URL or allow the default address")
         archive = fetch(RemoteFile(GTZAN_ARCHIVE, urls, f"md5:{md5}"), root / "downloads", force=force,
                         progress=progress)
         source = "download"
