@@ -359,7 +359,6 @@ def run(config: ExperimentConfig, progress: bool = True) -> Path:
         "dataset": {"name": dataset.name, "description": dataset.description},
         "versions": library_versions(),
         "timing_s": timing,
-        "started_utc": None,
     }
     (run_dir / "config.json").write_text(json.dumps(info, indent=2, ensure_ascii=False, default=str))
 
@@ -377,7 +376,6 @@ def run(config: ExperimentConfig, progress: bool = True) -> Path:
     timing["total_before_report"] = round(time.perf_counter() - t_start, 2)
     info["timing_s"] = timing
     info["finished_utc"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    info.pop("started_utc")
     (run_dir / "config.json").write_text(json.dumps(info, indent=2, ensure_ascii=False, default=str))
     if config.report:
         from .report import write_report

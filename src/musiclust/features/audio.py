@@ -106,29 +106,6 @@ class ClipSpectra:
         return self._get(f"mfcc{n_mfcc}", lambda: librosa.feature.mfcc(S=self.log_mel, n_mfcc=n_mfcc))
 
 
-def power_spectrogram(*, y: np.ndarray, n_fft: int = N_FFT, hop_length: int = HOP_LENGTH) -> np.ndarray:
-    """|STFT|^2, shape ``(1 + n_fft // 2, n_frames)`` (librosa's defaults: centered, Hann window)."""
-    return ClipSpectra(y, n_fft=n_fft, hop_length=hop_length).power
-
-
-def mfcc(*, sr: int = SAMPLE_RATE, S_power: np.ndarray, n_mfcc: int = 20, n_mels: int = N_MELS) -> np.ndarray:
-    """MFCCs from a power spectrogram, shape ``(n_mfcc, n_frames)``; equal to ``librosa.feature.mfcc(y=y, sr=sr)``."""
-    import librosa
-
-    mel = librosa.feature.melspectrogram(S=S_power, sr=sr, n_mels=n_mels)
-    return librosa.feature.mfcc(S=librosa.power_to_db(mel), n_mfcc=n_mfcc)
-
-
-def mfcc_stats(*, y: np.ndarray | None = None, sr: int = SAMPLE_RATE, S_power: np.ndarray | None = None,
-               n_mfcc: int = 20) -> dict[str, float]:
-    """Mean and standard deviation over time of each MFCC: ``2 * n_mfcc`` values (40 by default)."""
-    if S_power is None:
-        if y is None:
-            raise ValueError("mfcc_stats needs y or S_power")
-        S_power = power_spectrogram(y=y)
-    return _mean_std(mfcc(sr=sr, S_power=S_power, n_mfcc=n_mfcc), "mfcc")
-
-
 def _mean_std(m: np.ndarray, prefix: str) -> dict[str, float]:
     out = {f"{prefix}{i + 1}_mean": float(v) for i, v in enumerate(m.mean(axis=1))}
     out.update({f"{prefix}{i + 1}_std": float(v) for i, v in enumerate(m.std(axis=1))})
