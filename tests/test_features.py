@@ -119,10 +119,32 @@ def test_kernels_equal_the_library_calls():
     y[1000:3000] = 0
     np.testing.assert_array_equal(kernels.zero_crossing_rate(y), librosa.feature.zero_crossing_rate(y)[0])
     P = np.abs(librosa.stft(y)) ** 2
-    assert kernels.estimate_tuning(P, sr=SR, n_fft=2048) == librosa.estimate_tuning(S=P, sr=SR)
+    assert kernels.estimate_tuning(P.T, sr=SR, n_fft=2048) == librosa.estimate_tuning(S=P, sr=SR)
+    for seed in range(5):  # random spectra: many peaks, ties and edge bins
+        R = np.random.default_rng(seed).exponential(size=(1025, 40)).astype(np.float32)
+        R[:, 3] = 0
+        assert kernels.estimate_tuning(R.T, sr=SR, n_fft=2048) == librosa.estimate_tuning(S=R, sr=SR)
+    y = music_like(2.0)
+    y[5000:30000] = 0  # digital silence: bins where both medians are zero take librosa's split-zeros branch
     D = librosa.stft(y)
     ref = librosa.decompose.hpss(D)[0]
-    np.testing.assert_allclose(kernels.harmonic_stft(D), ref, rtol=1e-5, atol=1e-6 * np.abs(ref).max())
+    np.testing.assert_allclose(kernels.harmonic_stft(D.T), ref.T, rtol=1e-5, atol=1e-6 * np.abs(ref).max())
+
+
+@pytest.mark.parametrize("seconds", [0.1, 1.0, 6.0])
+def test_frame_layout_stft_istft_and_tempogram_equal_librosa(seconds):
+    y = music_like(seconds) if seconds >= 1 else music_like(1.0)[: int(seconds * SR)]
+    D_tf = kernels.stft_frames(y)
+    np.testing.assert_allclose(D_tf, librosa.stft(y).T, rtol=0, atol=1e-6 * np.abs(D_tf).max())
+    rng = np.random.default_rng(2)
+    X = (D_tf * rng.uniform(0, 1, size=D_tf.shape)).astype(np.complex64)  # a masked STFT, as HPSS makes
+    np.testing.assert_allclose(kernels.istft_frames(X, length=y.size), librosa.istft(X.T, length=y.size),
+                               rtol=0, atol=1e-6)
+    np.testing.assert_allclose(kernels.istft_frames(D_tf, length=y.size), y, rtol=0, atol=1e-6)
+    onset = librosa.onset.onset_strength(y=y, sr=SR)
+    np.testing.assert_allclose(kernels.mean_tempogram(onset, 344),
+                               librosa.feature.tempogram(onset_envelope=onset, sr=SR, win_length=344).mean(
+                                   axis=1, keepdims=True), rtol=1e-5, atol=1e-6)
 
 
 def test_logmel_patch_shape_and_memory_mapped_stack(tmp_path, clip):

@@ -71,9 +71,10 @@ class ClipSpectra:
 
     @property
     def stft(self) -> np.ndarray:
-        import librosa
+        from .kernels import stft_frames
 
-        return self._get("stft", lambda: librosa.stft(self.y, n_fft=self.n_fft, hop_length=self.hop_length))
+        # librosa.stft's numbers and layout: (F, T) over (T, F)-contiguous memory, so `.T` is a contiguous view
+        return self._get("stft", lambda: stft_frames(self.y, n_fft=self.n_fft, hop_length=self.hop_length).T)
 
     @property
     def magnitude(self) -> np.ndarray:
@@ -145,7 +146,7 @@ def gtzan57_set(c: ClipSpectra) -> dict[str, float]:
     def mv(name, a):
         out[f"{name}_mean"], out[f"{name}_var"] = float(np.mean(a)), float(np.var(a))
 
-    tuning = kernels.estimate_tuning(c.power, sr=sr, n_fft=c.n_fft)
+    tuning = kernels.estimate_tuning(c.power.T, sr=sr, n_fft=c.n_fft)
     mv("chroma_stft", librosa.feature.chroma_stft(S=c.power, sr=sr, tuning=tuning))
     mv("rms", librosa.feature.rms(y=y))  # time-domain framing, as the reference computes it
     shape = kernels.spectral_shape(c.magnitude, sr=sr, n_fft=c.n_fft)
@@ -153,14 +154,18 @@ def gtzan57_set(c: ClipSpectra) -> dict[str, float]:
     mv("spectral_bandwidth", shape["bandwidth"])
     mv("rolloff", shape["rolloff"])
     mv("zero_crossing_rate", kernels.zero_crossing_rate(y))
-    harm_stft = kernels.harmonic_stft(c.stft, S=c.magnitude)
-    harm = librosa.istft(harm_stft, hop_length=c.hop_length, n_fft=c.n_fft, length=len(y), dtype=y.dtype)
+    # HPSS in the (frames, bins) layout, in which the spectra are stored: c.stft.T is a view, not a copy
+    harm_stft = kernels.harmonic_stft(c.stft.T, S_tf=c.magnitude.T)
+    harm = kernels.istft_frames(harm_stft, length=len(y), n_fft=c.n_fft, hop_length=c.hop_length)
     mv("harmony", harm)
     # The masks sum to one, so the percussive waveform is the STFT round trip of y minus the harmonic one;
     # the round trip is y itself to float rounding (Hann window, hop n_fft/4), which saves a second inverse STFT.
     mv("perceptr", y - harm)
     onset = librosa.onset.onset_strength(S=c.log_mel, sr=sr, aggregate=np.median)  # as beat_track computes it
-    out["tempo"] = float(np.atleast_1d(librosa.feature.tempo(onset_envelope=onset, sr=sr))[0])
+    # tempo's default aggregate is the mean over frames, so only the mean tempogram is needed
+    win_length = int(librosa.time_to_frames(8.0, sr=sr, hop_length=c.hop_length))  # tempo's ac_size=8 s
+    tg = kernels.mean_tempogram(onset, win_length)
+    out["tempo"] = float(np.atleast_1d(librosa.feature.tempo(tg=tg, sr=sr, hop_length=c.hop_length))[0])
     m = c.mfcc(20)
     for i in range(m.shape[0]):
         mv(f"mfcc{i + 1}", m[i])
