@@ -117,7 +117,10 @@ def test_kernels_equal_the_library_calls():
     np.testing.assert_array_equal(shape["rolloff"], librosa.feature.spectral_rolloff(S=S, sr=SR, n_fft=512)[0])
     y = music_like(1.0)
     y[1000:3000] = 0
+    y[5000:5100] = 1e-11  # below librosa's zero threshold, of both signs
+    y[5001:5100:2] = -1e-11
     np.testing.assert_array_equal(kernels.zero_crossing_rate(y), librosa.feature.zero_crossing_rate(y)[0])
+    np.testing.assert_allclose(kernels.rms(y), librosa.feature.rms(y=y)[0], rtol=1e-5, atol=1e-9)
     P = np.abs(librosa.stft(y)) ** 2
     assert kernels.estimate_tuning(P.T, sr=SR, n_fft=2048) == librosa.estimate_tuning(S=P, sr=SR)
     for seed in range(5):  # random spectra: many peaks, ties and edge bins

@@ -148,7 +148,7 @@ def gtzan57_set(c: ClipSpectra) -> dict[str, float]:
 
     tuning = kernels.estimate_tuning(c.power.T, sr=sr, n_fft=c.n_fft)
     mv("chroma_stft", librosa.feature.chroma_stft(S=c.power, sr=sr, tuning=tuning))
-    mv("rms", librosa.feature.rms(y=y))  # time-domain framing, as the reference computes it
+    mv("rms", kernels.rms(y))  # time-domain frames, as the reference computes it
     shape = kernels.spectral_shape(c.magnitude, sr=sr, n_fft=c.n_fft)
     mv("spectral_centroid", shape["centroid"])
     mv("spectral_bandwidth", shape["bandwidth"])

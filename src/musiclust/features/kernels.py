@@ -1,8 +1,10 @@
 """Fast exact kernels for the hot spots of feature extraction.
 
 Each function returns the same numbers as the librosa/scipy call named in its docstring (the tests compare them), only
-faster, mainly by sharing work: one normalization of the spectrogram for centroid, bandwidth and rolloff; filter banks
-built once per process; a running median that updates a sorted window instead of re-sorting it at every step.
+faster, mainly by sharing work and memory layout: spectrograms are handled as ``(T, F)`` (frames x bins, C order), the
+layout in which the STFT is computed, so HPSS, the inverse STFT and the spectral kernels never transpose or copy them;
+filter banks and windows are built once per process; the running median updates a sorted window instead of re-sorting
+it at every step.
 """
 
 from __future__ import annotations
@@ -174,6 +176,41 @@ def _jit():
             rolloff[t] = ro
         return centroid, bandwidth, rolloff
 
+    @numba.njit(cache=True, fastmath={"reassoc", "contract"})
+    def frame_rms(y, frame_length, hop):
+        """RMS of centred, zero-padded frames of ``y``: ``sqrt(mean(frame**2))`` per frame, float64 sums."""
+        pad = frame_length // 2
+        n_frames = 1 + (y.size + 2 * pad - frame_length) // hop
+        out = np.empty(n_frames, np.float32)
+        for t in range(n_frames):
+            lo = max(t * hop - pad, 0)
+            hi = min(t * hop - pad + frame_length, y.size)
+            acc = 0.0
+            for i in range(lo, hi):
+                acc += np.float64(y[i]) * np.float64(y[i])
+            out[t] = np.sqrt(acc / frame_length)
+        return out
+
+    @numba.njit(cache=True)
+    def frame_zcr(y, frame_length, hop, threshold):
+        """Zero-crossing rate of centred, edge-padded frames: sign changes between neighbours inside each frame
+        (|y| <= threshold counts as zero, zero as positive) over ``frame_length``. One pass over the samples adds
+        each change to the (at most frame_length / hop) frames that contain both of its samples."""
+        pad = frame_length // 2
+        n_frames = 1 + (y.size + 2 * pad - frame_length) // hop
+        counts = np.zeros(n_frames)
+        prev_neg = y[0] < -threshold  # edge padding repeats y[0] and y[-1]: no changes inside the padding
+        for j in range(1, y.size):
+            neg = y[j] < -threshold
+            if neg != prev_neg:
+                i = j + pad  # the change between padded samples i - 1 and i lies in frames s <= i - 1, i <= s + L - 1
+                t_lo = max((i - frame_length + 1 + hop - 1) // hop, 0)
+                t_hi = min((i - 1) // hop, n_frames - 1)
+                for t in range(t_lo, t_hi + 1):
+                    counts[t] += 1.0
+            prev_neg = neg
+        return counts / frame_length
+
     @numba.njit(cache=True)
     def overlap_add(frames, window, y, start, hop):
         """``y[start + t * hop + m] += window[m] * frames[t, m]`` for a block of ``(B, n_fft)`` frames."""
@@ -183,7 +220,7 @@ def _jit():
             for m in range(N):
                 y[o + m] += window[m] * frames[t, m]
 
-    return running_median, apply_softmask2, spectral_shape, spectral_peaks, overlap_add
+    return running_median, apply_softmask2, spectral_shape, spectral_peaks, overlap_add, frame_rms, frame_zcr
 
 
 def median_filter_axis(S: np.ndarray, size: int, axis: int) -> np.ndarray:
@@ -307,17 +344,14 @@ def spectral_shape(S: np.ndarray, sr: int, n_fft: int, roll_percent: float = 0.8
 
 def zero_crossing_rate(y: np.ndarray, frame_length: int = 2048, hop_length: int = 512) -> np.ndarray:
     """Per-frame zero-crossing rate ``(T,)``, equal to ``librosa.feature.zero_crossing_rate(y)`` (centred frames,
-    edge padding, |y| <= 1e-10 counted as zero, zero counted as positive), by a cumulative sum instead of framing."""
-    pad = frame_length // 2
-    yp = np.pad(y, pad, mode="edge")
-    yp = np.where(np.abs(yp) <= 1e-10, 0, yp)
-    sign = np.signbit(yp)
-    cross = np.concatenate([[0], np.cumsum(sign[1:] != sign[:-1])])
-    n_frames = 1 + (len(yp) - frame_length) // hop_length
-    starts = np.arange(n_frames) * hop_length
-    # crossings between consecutive samples inside frame [s, s + frame_length): pairs (s, s+1) ... (s+L-2, s+L-1)
-    counts = cross[starts + frame_length - 1] - cross[starts]
-    return counts / frame_length
+    edge padding, |y| <= 1e-10 counted as zero, zero counted as positive), by one running count instead of framing."""
+    return _jit()[6](np.ascontiguousarray(y), frame_length, hop_length, 1e-10)
+
+
+def rms(y: np.ndarray, frame_length: int = 2048, hop_length: int = 512) -> np.ndarray:
+    """Per-frame RMS ``(T,)``, equal to float32 rounding to ``librosa.feature.rms(y=y)[0]`` (centred frames, zero
+    padding), summing each frame in place instead of materializing the framed signal."""
+    return _jit()[5](np.ascontiguousarray(y), frame_length, hop_length)
 
 
 def estimate_tuning(S_tf: np.ndarray, sr: int, n_fft: int, bins_per_octave: int = 12, fmin: float = 150.0,
