@@ -7,7 +7,7 @@ none is tuned on the genre labels:
   * preprocessing: log of the heavy-tailed ``*_var`` columns (and of ``rms_mean``), then standardization; ``length``
     (a constant clip length) is dropped;
   * models: latent 10, hidden (256, 128), Adam 1e-3, batch 64, at most 300 epochs, early stopping on the validation
-    loss (10% held out; label-free), KL warm-up 10 epochs, beta 4 for Beta-VAE, VaDE pretraining 50 epochs;
+    loss (10% held out; label-free) from the end of the KL warm-up (10 epochs), beta 4 for Beta-VAE, VaDE pretraining 50 epochs;
   * clusterers: K-Means (n_init 10) and a diagonal GMM on the latent means; gmmvae also clusters with its own prior.
 Reports mean +- std over seeds of NMI, ARI and Hungarian ACC; writes benchmarks/results/quality.csv and prints it.
 """

@@ -130,3 +130,12 @@ def test_bad_input_is_a_clear_error():
 
 def test_registry_lists_the_whole_family():
     assert {"ae", "vae", "beta_vae", "cvae", "convvae", "multimodal", "gmmvae"} <= set(MODELS)
+
+
+def test_early_stopping_waits_for_the_end_of_the_kl_warm_up():
+    # During the warm-up the loss rises with the KL weight; with patience 1 an early stop there would end training
+    # within the warm-up and restore weights fitted to a partial objective.
+    X, _ = blobs()
+    params = {**FAST, "epochs": 12, "patience": 1, "kl_warmup_epochs": 6}
+    m = LatentModel("vae", seed=0, **params).fit(X)
+    assert len(m.history_["loss"]) > 6

@@ -154,7 +154,8 @@ def build_markdown(run_dir: Path) -> str:
           "common reference space (suffix `_ref`), so that representations can be compared fairly.", "",
           f"**Models.** Latent size {cfg['latent_dim']}, hidden layers {cfg['hidden']}, Adam {cfg['learning_rate']}, "
           f"batch {cfg['batch_size']}, at most {cfg['epochs']} epochs with early stopping on a 10% validation split "
-          f"(patience {cfg['patience']}), KL warm-up {cfg['kl_warmup_epochs']} epochs. No hyperparameter was chosen "
+          f"(patience {cfg['patience']}, counted from the end of the KL warm-up of {cfg['kl_warmup_epochs']} "
+          f"epochs). No hyperparameter was chosen "
           f"by looking at the labels.", "",
           "## Experiments", "", f"**Data.** {info['dataset']['description']}", ""]
     for col in labels:
