@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 import numpy as np
@@ -64,8 +63,7 @@ def write_figures(run_dir: Path, config, dataset, inputs, reps: dict, metrics, s
         plan.append((name, seed, idx, plot_idx, labels))
     # t-SNE runs in worker processes while this process computes the UMAP embeddings: UMAP stays here because a
     # fresh process would pay umap-learn's JIT compilation again (about 10 s); t-SNE has none to pay.
-    n_jobs = min(len(plan), os.cpu_count() or 1) if config.n_jobs == -1 else max(1, config.n_jobs)
-    tsne = Parallel(n_jobs=n_jobs, return_as="generator")(
+    tsne = Parallel(n_jobs=config.n_jobs, return_as="generator")(
         delayed(embed_2d)(reps[(name, seed)]["Z"][plot_idx], "tsne", seed) for name, seed, _, plot_idx, _ in plan)
     umap = [embed_2d(reps[(name, seed)]["Z"][plot_idx], "umap", seed) for name, seed, _, plot_idx, _ in plan]
     embeddings = [e for pair in zip(tsne, umap) for e in pair]

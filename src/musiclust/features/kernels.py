@@ -10,13 +10,14 @@ it at every step.
 from __future__ import annotations
 
 import functools
+import types
 
 import numpy as np
 
 
 @functools.lru_cache(maxsize=1)
 def _jit():
-    """Compile the numba kernels once per process (cached on disk by numba between runs)."""
+    """Compile the numba kernels once per process (cached on disk by numba between runs); returns them by name."""
     import numba
 
     @numba.njit(cache=True)
@@ -220,7 +221,9 @@ def _jit():
             for m in range(N):
                 y[o + m] += window[m] * frames[t, m]
 
-    return running_median, apply_softmask2, spectral_shape, spectral_peaks, overlap_add, frame_rms, frame_zcr
+    return types.SimpleNamespace(running_median=running_median, apply_softmask2=apply_softmask2,
+                                 spectral_shape=spectral_shape, spectral_peaks=spectral_peaks,
+                                 overlap_add=overlap_add, frame_rms=frame_rms, frame_zcr=frame_zcr)
 
 
 def median_filter_axis(S: np.ndarray, size: int, axis: int) -> np.ndarray:
@@ -228,7 +231,7 @@ def median_filter_axis(S: np.ndarray, size: int, axis: int) -> np.ndarray:
     Returns a C-contiguous array of ``S``'s shape; ``S`` may have any memory layout (it is read in place)."""
     if size % 2 == 0:
         raise ValueError("median_filter_axis needs an odd size")
-    running_median = _jit()[0]
+    running_median = _jit().running_median
     out = np.empty(S.shape, S.dtype)
     if axis in (-1, 1):
         running_median(S.T, size, out.T)
@@ -247,7 +250,7 @@ def harmonic_stft(D_tf: np.ndarray, kernel_size: int = 31, S_tf: np.ndarray | No
     harm = median_filter_axis(S_tf, kernel_size, axis=0)  # median over time keeps sustained (harmonic) energy
     perc = median_filter_axis(S_tf, kernel_size, axis=1)  # median over frequency keeps broadband (percussive) hits
     # D * mask equals librosa's (|D| * mask) * phase up to float rounding
-    return _jit()[1](np.ascontiguousarray(D_tf), harm, perc)
+    return _jit().apply_softmask2(np.ascontiguousarray(D_tf), harm, perc)
 
 
 @functools.lru_cache(maxsize=4)
@@ -288,7 +291,7 @@ def istft_frames(D_tf: np.ndarray, length: int, n_fft: int = 2048, hop_length: i
     each block of frames is added while it is still in cache."""
     import scipy.fft
 
-    overlap_add = _jit()[4]
+    overlap_add = _jit().overlap_add
     n_frames = D_tf.shape[0]
     window = _analysis_window(n_fft).astype(np.float32)
     y = np.zeros(n_fft + hop_length * (n_frames - 1), np.float32)
@@ -338,20 +341,20 @@ def spectral_shape(S: np.ndarray, sr: int, n_fft: int, roll_percent: float = 0.8
     """Spectral centroid, bandwidth (p=2) and rolloff per frame ``(T,)`` from a magnitude spectrogram ``(F, T)``,
     equal to librosa's ``spectral_centroid``, ``spectral_bandwidth`` and ``spectral_rolloff`` with ``S=`` given,
     in one pass over the spectrogram instead of three."""
-    centroid, bandwidth, rolloff = _jit()[2](np.ascontiguousarray(S.T), fft_freqs(sr, n_fft), roll_percent)
+    centroid, bandwidth, rolloff = _jit().spectral_shape(np.ascontiguousarray(S.T), fft_freqs(sr, n_fft), roll_percent)
     return {"centroid": centroid, "bandwidth": bandwidth, "rolloff": rolloff}
 
 
 def zero_crossing_rate(y: np.ndarray, frame_length: int = 2048, hop_length: int = 512) -> np.ndarray:
     """Per-frame zero-crossing rate ``(T,)``, equal to ``librosa.feature.zero_crossing_rate(y)`` (centred frames,
     edge padding, |y| <= 1e-10 counted as zero, zero counted as positive), by one running count instead of framing."""
-    return _jit()[6](np.ascontiguousarray(y), frame_length, hop_length, 1e-10)
+    return _jit().frame_zcr(np.ascontiguousarray(y), frame_length, hop_length, 1e-10)
 
 
 def rms(y: np.ndarray, frame_length: int = 2048, hop_length: int = 512) -> np.ndarray:
     """Per-frame RMS ``(T,)``, equal to float32 rounding to ``librosa.feature.rms(y=y)[0]`` (centred frames, zero
     padding), summing each frame in place instead of materializing the framed signal."""
-    return _jit()[5](np.ascontiguousarray(y), frame_length, hop_length)
+    return _jit().frame_rms(np.ascontiguousarray(y), frame_length, hop_length)
 
 
 def estimate_tuning(S_tf: np.ndarray, sr: int, n_fft: int, bins_per_octave: int = 12, fmin: float = 150.0,
@@ -366,7 +369,7 @@ def estimate_tuning(S_tf: np.ndarray, sr: int, n_fft: int, bins_per_octave: int 
     inside = np.flatnonzero((freqs >= max(fmin, 0.0)) & (freqs < min(fmax, sr / 2)))
     if inside.size == 0:
         return 0.0
-    pitches, mags = _jit()[3](S_tf, int(inside[0]), int(inside[-1]) + 1, threshold, sr, n_fft)
+    pitches, mags = _jit().spectral_peaks(S_tf, int(inside[0]), int(inside[-1]) + 1, threshold, sr, n_fft)
     keep = pitches > 0
     if not keep.any():
         return 0.0  # what librosa returns (with a warning) when no frame has a peak, e.g. in silence

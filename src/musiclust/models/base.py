@@ -161,29 +161,26 @@ class LatentModel:
 
         self.model_.compile(optimizer=keras.optimizers.Adam(self.learning_rate))
         n = len(inputs["audio"])
+        n_val = int(round(n * self.validation_split)) if self.validation_split else 0
         if self.spec.conv and inputs["audio"].nbytes <= IN_MEMORY_BYTES:
             # Small enough to hold: normalize once and let Keras slice arrays (much less per-epoch overhead).
             inputs = {**inputs, "audio": ((np.asarray(inputs["audio"], dtype=np.float32) - self.patch_mean_)
                                           / self.patch_std_).astype(np.float32)}
-        elif self.spec.conv:
-            rng = np.random.default_rng(self.seed)
-            order = rng.permutation(n)
-            n_val = int(round(n * self.validation_split)) if self.validation_split else 0
+            return self.model_.fit(inputs, epochs=epochs, batch_size=self.batch_size, shuffle=True,
+                                   validation_split=self.validation_split, callbacks=callbacks, verbose=self.verbose)
+        if self.spec.conv:
+            order = np.random.default_rng(self.seed).permutation(n)
             val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
             kw = {"mean": self.patch_mean_, "std": self.patch_std_}
             train = PatchBatches(inputs, train_idx, self.batch_size, shuffle=True, seed=self.seed, **kw)
             val = PatchBatches(inputs, val_idx, self.batch_size, **kw) if n_val else None
             return self.model_.fit(train, validation_data=val, epochs=epochs, callbacks=callbacks,
                                    verbose=self.verbose)
-        if self.spec.conv:
-            return self.model_.fit(inputs, epochs=epochs, batch_size=self.batch_size, shuffle=True,
-                                   validation_split=self.validation_split, callbacks=callbacks, verbose=self.verbose)
         # Feature vectors: one repeated tf.data pipeline for the whole fit. Keras's own array adapter builds a new
-        # pipeline iterator every epoch (~25 ms each for training and validation, about half of a small model's
+        # pipeline iterator every epoch (~12 ms each for training and validation, about a third of a small model's
         # training time on a CPU). Same split as Keras's validation_split: the last rows, before shuffling.
         import tensorflow as tf
 
-        n_val = int(round(n * self.validation_split)) if self.validation_split else 0
         n_train = n - n_val
         arrays = {k: np.asarray(v) for k, v in inputs.items()}
         train = (tf.data.Dataset.from_tensor_slices({k: v[:n_train] for k, v in arrays.items()})
