@@ -1,6 +1,7 @@
 import numpy as np
+import pytest
 
-from musiclust.clustering import CLUSTERERS, choose_k, cluster, dbscan_eps
+from musiclust.clustering import CLUSTERERS, cluster, dbscan_eps
 from musiclust.metrics import external_metrics
 
 
@@ -40,7 +41,28 @@ def test_quadratic_clusterers_are_guarded_on_large_inputs():
     assert len(res.labels) == len(Z) and external_metrics(y, res.labels)["ari"] > 0.95
 
 
-def test_choose_k_without_labels():
+def test_auto_k_without_labels_records_every_criterion_and_the_rule():
+    from musiclust.evaluation import choose_k_auto
+
     Z, _ = blobs(k=4)
-    k, scores = choose_k(Z, range(2, 8))
-    assert k == 4 and set(scores) == set(range(2, 8))
+    k, info = choose_k_auto(Z, range(2, 8), seed=0)
+    assert k == 4 and set(info["criteria_by_k"]) == {str(k) for k in range(2, 8)}
+    assert set(info["picks"]) == {"silhouette", "calinski_harabasz", "davies_bouldin", "gmm_bic"}
+    assert "median" in info["chosen_by"]
+    for scores in info["criteria_by_k"].values():
+        assert set(scores) == {"silhouette", "calinski_harabasz", "davies_bouldin", "gmm_bic"}
+
+
+@pytest.mark.parametrize("name", ["umap_kmeans", "umap_gmm", "umap_hdbscan"])
+def test_umap_clusterers_are_registered_seeded_and_deterministic(name):
+    from musiclust.clustering import UMAP_PARAMS, umap_embedding
+
+    Z, y = blobs(k=4)
+    assert name in CLUSTERERS and CLUSTERERS[name].uses_k == (name != "umap_hdbscan")
+    a = cluster(name, Z, 4, seed=0).labels
+    b = cluster(name, Z, 4, seed=0).labels
+    assert np.array_equal(a, b)  # same seed, same clusters
+    assert external_metrics(y, a)["ari"] > 0.9
+    E = umap_embedding(Z, 0)
+    assert E.shape == (len(Z), UMAP_PARAMS["n_components"]) and UMAP_PARAMS["min_dist"] == 0.0
+    assert not np.allclose(E, umap_embedding(Z, 1))  # the seed is used

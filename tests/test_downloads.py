@@ -190,7 +190,8 @@ def test_jamendolyrics_loader_pairs_by_file_name(shared_data):
     assert set(table["language"]) == {"en", "de", "es", "fr"}
     ds = load_dataset("jamendolyrics", path=str(shared_data / "jamendolyrics"))
     assert len(ds) == 10 and ds.tracks["has_lyrics"].all()
-    assert ds.info["pairing"] == {"matched": 10, "audio_only": 0, "lyrics_only": 69, "keys": {"track_id": 10}}
+    assert ds.info["pairing"] == {"matched": 10, "audio_only": 0, "lyrics_only": 69, "duplicate_keys": 0,
+                                  "keys": {"track_id": 10}}
     for row in ds.tracks.itertuples():  # each song carries its own lyrics, never another song's
         own = table.loc[table["track_id"] == row.track_id, "lyrics"].iloc[0]
         assert row.lyrics == own and row.audio_path.endswith(f"{row.track_id}.mp3")

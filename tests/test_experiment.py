@@ -61,7 +61,11 @@ def test_every_metric_cell_is_a_number_or_nan_with_a_reason(quick_run):
     m = pd.read_csv(run_dir / "metrics.csv", keep_default_na=False, na_values=[""])
     assert set(m["clusterer"]) == {"kmeans", "agglomerative", "dbscan", "gmm", "hdbscan"}
     metric_cols = [c for c in m.columns if re.match(r"(silhouette|calinski|davies|ari|nmi|purity|acc)", c)]
-    assert len(metric_cols) == 6 + 4 * 2
+    assert len(metric_cols) == 6 + 4
+    # each label judged at its own number of classes: style has 4 in the small corpus, language 3 (de, it, none)
+    km = m[(m["clusterer"] == "kmeans") & (m["representation"] == "raw")]
+    assert dict(zip(km["target"], km["k"])) == {"style": 4, "language": 3}
+    assert m[m["clusterer"] == "dbscan"]["k"].isna().all()  # DBSCAN takes no k
     for _, row in m.iterrows():
         for c in metric_cols:
             v = row[c]
@@ -70,9 +74,13 @@ def test_every_metric_cell_is_a_number_or_nan_with_a_reason(quick_run):
                 assert isinstance(row["note"], str) and row["note"], (row["representation"], row["clusterer"], c)
     # on 12 points DBSCAN's min_samples exceeds every neighbourhood: all noise, recorded, not a crash
     db = m[(m["clusterer"] == "dbscan") & (m["representation"] == "raw")].iloc[0]
-    assert db["noise_fraction"] == 1.0 and np.isnan(db["nmi_style"]) and "all points are noise" in db["note"]
-    cvae = m[(m["representation"] == "cvae") & (m["clusterer"] == "kmeans")].iloc[0]
+    assert db["noise_fraction"] == 1.0 and np.isnan(db["nmi"]) and "all points are noise" in db["note"]
+    cvae = m[(m["representation"] == "cvae") & (m["clusterer"] == "kmeans") & (m["target"] == "language")].iloc[0]
     assert "conditioned on 'language'" in cvae["note"] and "not a fair test" in cvae["note"]
+    cvae_style = m[(m["representation"] == "cvae") & (m["clusterer"] == "kmeans") & (m["target"] == "style")]
+    assert "not a fair test" not in cvae_style.iloc[0]["note"]
+    vade = m[(m["representation"] == "gmmvae")].iloc[0]
+    assert "mixture prior with 4 components" in vade["note"]  # the primary label's k, and it says so
     lyr = m[m["representation"] == "lyrics"].iloc[0]
     with_text = pd.read_csv(run_dir / "tracks.csv")["has_lyrics"].sum()
     assert lyr["n_tracks"] == with_text >= 3 and "lyrics only" in lyr["note"]  # madrigals + chorales with text
@@ -86,9 +94,9 @@ def test_report_numbers_equal_the_csv_and_report_only_rebuilds_it(quick_run, cap
         assert section in report
     summary = pd.read_csv(run_dir / "summary.csv")
     table = [ln for ln in report.splitlines() if ln.startswith("| ") and " | " in ln]
-    for _, r in summary.iterrows():
+    for _, r in summary[summary["target"] == "style"].iterrows():
         expected = (f"| {r['representation']} | {r['clusterer']} | "
-                    + " | ".join(fmt(r[f"{m}_style_mean"], r[f"{m}_style_std"]) for m in ("nmi", "ari", "acc", "purity")))
+                    + " | ".join(fmt(r[f"{m}_mean"], r[f"{m}_std"]) for m in ("nmi", "ari", "acc", "purity")))
         assert any(ln.startswith(expected) for ln in table), expected
     tex = (run_dir / "report.tex").read_text()
     assert r"\begin{abstract}" in tex and r"\section{Discussion}" in tex
@@ -102,14 +110,14 @@ def test_seeds_runs_do_not_overwrite_and_shared_csv_accumulates(small_corpus, tm
             "--clusterers", "kmeans", "agglomerative", "--seeds", "0", "1", "--no-plots"]
     code, out, err = _run(args, capsys)
     assert code == 0, err
-    assert "NMI(style)" in out and out.strip().splitlines()[-1].startswith("results written to")
+    assert "NMI(style, k=4)" in out and out.strip().splitlines()[-1].startswith("results written to")
     code, _, _ = _run(args, capsys)
     runs = sorted(p for p in tmp_path.iterdir() if p.is_dir() and p.name.startswith("corpus-"))
     assert len(runs) == 2
     m = pd.read_csv(runs[0] / "metrics.csv")
-    assert len(m) == 2 * 2 * 2  # representations x clusterers x seeds
+    assert len(m) == 2 * 2 * 2 * 2  # representations x clusterers x seeds x targets (style, language)
     shared = pd.read_csv(tmp_path / "clustering_metrics.csv")
-    assert shared["run_id"].nunique() == 2 and len(shared) == 16
+    assert shared["run_id"].nunique() == 2 and len(shared) == 32
 
 
 def test_k_auto_is_chosen_without_labels_and_recorded(small_corpus, tmp_path, capsys):
@@ -118,9 +126,12 @@ def test_k_auto_is_chosen_without_labels_and_recorded(small_corpus, tmp_path, ca
     assert code == 0, err
     info = json.loads(next(tmp_path.glob("corpus-*/config.json")).read_text())
     choice = info["resolved"]["k_choice"]
-    assert choice["k"] == info["resolved"]["k"] and "silhouette" in choice["chosen_by"]
-    scores = {int(k): v for k, v in choice["silhouette_by_k"].items()}  # JSON keys are strings
-    assert choice["k"] == max(scores, key=scores.get)
+    assert choice["k"] == info["resolved"]["k"] and "median" in choice["chosen_by"]
+    assert set(info["resolved"]["k_by_label"].values()) == {choice["k"]}  # one k for every label
+    picks = sorted(choice["picks"].values())
+    assert choice["k"] == picks[1]  # the rule it states: the lower middle of the four criteria's picks
+    sil = {int(k): v["silhouette"] for k, v in choice["criteria_by_k"].items()}  # JSON keys are strings
+    assert choice["picks"]["silhouette"] == max(sil, key=sil.get)
 
 
 def test_inapplicable_models_are_skipped_with_a_reason(shared_data, tmp_path, capsys):
@@ -137,7 +148,7 @@ def test_inapplicable_models_are_skipped_with_a_reason(shared_data, tmp_path, ca
     assert "no lyrics" in reasons["representation lyrics"]
     assert "no condition column" in reasons["representation cvae"]
     m = pd.read_csv(run_dir / "metrics.csv")
-    assert set(m["representation"]) == {"raw"} and m["nmi_label"].iloc[0] > 0.2  # far above chance (~0.02)
+    assert set(m["representation"]) == {"raw"} and m["nmi"].iloc[0] > 0.2  # far above chance (~0.02)
 
 
 @pytest.mark.parametrize("args,needle", [
@@ -159,7 +170,7 @@ def test_table_errors(tmp_path, capsys):
     path = tmp_path / "t.csv"
     pd.DataFrame({"f": [1.0, 2.0, 3.0], "label": ["a", "a", "a"]}).to_csv(path, index=False)
     code, _, err = _run(["--dataset", "table", "--data-path", str(path), "--output-dir", str(tmp_path)], capsys)
-    assert code == 2 and "single class" in err
+    assert code == 2 and "single class" in err and len(err.strip().splitlines()) == 1
     code, _, err = _run(["--dataset", "table", "--data-path", str(path), "--label-column", "genre",
                          "--output-dir", str(tmp_path)], capsys)
     assert code == 2 and "no label column" in err

@@ -55,19 +55,21 @@ def test_gtzan_missing_or_empty_folder_names_the_fetch_command(tmp_path):
 
 
 def test_unknown_dataset_lists_the_choices():
-    with pytest.raises(MusiclustError, match="choose one of: corpus, gtzan, jamendolyrics, table"):
+    with pytest.raises(MusiclustError, match="choose one of: corpus, folder, gtzan, jamendolyrics, lyrics, table"):
         load_dataset("spotify")
 
 
 def test_table_loader(tmp_path):
-    df = pd.DataFrame({"filename": [f"a{i}.wav" for i in range(6)], "f1": np.arange(6.0), "f2": np.ones(6),
+    df = pd.DataFrame({"filename": [f"a{i}.wav" for i in range(6)], "f1": [0.3, 2.0, 1.0, 0.5, 0.1, 1.5],
+                       "f2": np.ones(6), "f3": [1.0, 3.0, 2.0, 2.5, 0.5, 4.0],
                        "note": ["x"] * 6, "label": ["a", "a", "a", "b", "b", "b"], "lang": ["en", "bn"] * 3})
     df.loc[2, "f1"] = np.nan
     path = tmp_path / "t.csv"
     df.to_csv(path, index=False)
     ds = load_dataset("table", path=str(path), label_columns=["label", "lang"])
-    assert list(ds.features.columns) == ["f1", "f2"]  # the text column is neither feature nor label
-    assert len(ds) == 5 and ds.skipped[0]["item"] == "row 2"
+    assert list(ds.features.columns) == ["f1", "f3"]  # text is neither feature nor label; f2 is constant
+    assert ds.info["feature_selection"]["dropped"] == [{"column": "f2", "reason": "constant column"}]
+    assert len(ds) == 5 and ds.skipped[0]["item"] == "row 4"  # the file's line number (the header is line 1)
     assert ds.tracks["track_id"].tolist()[:2] == ["a0.wav", "a1.wav"]
     assert ds.primary_label == "label" and ds.label_columns == ["label", "lang"]
     with pytest.raises(MusiclustError, match="no label column"):

@@ -94,8 +94,9 @@ def test_missing_language_column_is_detected_and_recorded():
     tracks = pd.DataFrame({"track_id": ["a", "b", "c"], "genre": ["x", "y", "x"],
                            "lyrics": [LYRICS["en1"], LYRICS["de1"], ""]})
     ds = text.ensure_language(Dataset("t", tracks, ["genre"], "genre"))
-    assert ds.tracks["language"].tolist() == ["en", "de", "und"]
-    assert (ds.tracks["language_source"] == "detected (lingua)").all()
+    assert ds.tracks["language"].tolist() == ["en", "de", "unknown"]  # no text: left out of the language metrics
+    assert ds.tracks["language_source"].tolist() == ["detected", "detected", "unknown"]
+    assert ds.labelled("language").tolist() == [True, True, False]
     assert ds.label_columns == ["genre", "language"]
     tracks["language"] = ["xx", "yy", "zz"]  # given languages are never overwritten
     assert text.ensure_language(Dataset("t", tracks, ["genre"], "genre")).tracks["language"].tolist() == ["xx", "yy", "zz"]

@@ -11,8 +11,9 @@ from .errors import MusiclustError
 
 
 def _quiet_libraries() -> None:
-    # TensorFlow's C++ start-up chatter and oneDNN notices are noise for a user reading a results table.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from .logs import quiet_tensorflow
+
+    quiet_tensorflow()
     import warnings
 
     warnings.filterwarnings("ignore", category=FutureWarning)
@@ -33,11 +34,23 @@ def experiment_parser() -> argparse.ArgumentParser:
                     "figures and a report to a new folder under results/.",
     )
     p.add_argument("--config", help="JSON or YAML config file; command-line flags override its values")
-    p.add_argument("--dataset", help="dataset source: corpus (default, embedded), gtzan, table, jamendolyrics")
-    p.add_argument("--data-path", help="dataset location: a folder (corpus, gtzan) or a CSV file (table)")
+    p.add_argument("--dataset", help="dataset source: corpus (default, embedded), folder (your own audio folder), "
+                                     "gtzan, table (a features CSV), lyrics (a lyrics table without audio), "
+                                     "jamendolyrics")
+    p.add_argument("--data-path", help="dataset location: a folder (corpus, gtzan, folder) or a CSV/TSV file "
+                                       "(table, lyrics)")
+    p.add_argument("--metadata", help="folder: a CSV/TSV of labels (and lyrics) joined to the audio files by a key "
+                                      "column")
+    p.add_argument("--key-column", help="folder: the metadata column naming each row's audio file (default: the "
+                                        "first of audio_file, path, file, filename, track_id)")
     p.add_argument("--label-column", action="append", dest="label_columns",
-                   help="table datasets: a label column (repeat for several; the first is the primary label)")
+                   help="a label column to judge the clusters against (repeat for several; the first is the primary "
+                        "label; default: genre/genre_tag/label/style and language where present)")
+    p.add_argument("--encoding", help="text encoding of the tables (default: UTF-8, UTF-8 with BOM or UTF-16, "
+                                      "detected); e.g. latin-1")
     p.add_argument("--id-column", help="table datasets: the track id column (default: filename when present)")
+    p.add_argument("--feature-columns", nargs="+", help="table: use exactly these columns as features")
+    p.add_argument("--exclude-columns", nargs="+", help="table: never use these columns as features")
     p.add_argument("--n-per-class", type=int, help="corpus: pieces per style class (default 50)")
     p.add_argument("--styles", nargs="+", help="corpus: only these style classes")
     p.add_argument("--lyrics-table", help="a lyrics CSV to pair with the audio by track id, file name or "
@@ -56,8 +69,8 @@ def experiment_parser() -> argparse.ArgumentParser:
                    help="clusterers (default: all: kmeans agglomerative dbscan gmm hdbscan)")
     p.add_argument("--seeds", nargs="+", type=int, help="random seeds (default: 0 1 2)")
     p.add_argument("--k", type=_k_value,
-                   help="number of clusters, or 'auto' to choose it by silhouette without labels "
-                        "(default: number of classes of the primary label)")
+                   help="one number of clusters for every label, or 'auto' to choose it from label-free criteria "
+                        "(default: each label is judged at its own number of classes)")
     p.add_argument("--latent-dim", type=int, help="latent size for PCA and models (default 16)")
     p.add_argument("--epochs", type=int, help="maximum training epochs per model (default 40; early stopping)")
     p.add_argument("--batch-size", type=int, help="training batch size (default 32)")
@@ -96,7 +109,8 @@ def config_from_args(args: argparse.Namespace):
     if args.dataset is not None and args.dataset != ds.name:
         ds.name = args.dataset
         ds.path = None  # a path from the config belongs to the config's dataset
-    for attr in ("label_columns", "id_column", "n_per_class", "styles", "lyrics_table"):
+    for attr in ("label_columns", "id_column", "n_per_class", "styles", "lyrics_table", "metadata", "key_column",
+                 "encoding", "feature_columns", "exclude_columns"):
         if getattr(args, attr) is not None:
             setattr(ds, attr, getattr(args, attr))
     if args.data_path is not None:
@@ -148,8 +162,11 @@ def run_experiments_main(argv: list[str] | None = None) -> int:
 def audio_data_loader_main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="audio_data_loader.py",
                                 description="Build (if needed) and inspect a dataset, without running experiments.")
-    p.add_argument("dataset", help="dataset source: corpus, gtzan, table")
+    p.add_argument("dataset", help="dataset source: corpus, folder, gtzan, table, lyrics, jamendolyrics")
     p.add_argument("--data-path", help="dataset location (folder or CSV); default music_data/<dataset>")
+    p.add_argument("--metadata", help="folder: a CSV/TSV of labels (and lyrics) joined to the audio by a key column")
+    p.add_argument("--key-column", help="folder: the metadata column naming each row's audio file")
+    p.add_argument("--encoding", help="text encoding of the tables (default: detected UTF-8/UTF-16)")
     p.add_argument("--n-per-class", type=int, help="corpus: pieces per style class (default 50)")
     p.add_argument("--styles", nargs="+", help="corpus: only these style classes")
     p.add_argument("--label-column", action="append", dest="label_columns", help="table: label column(s)")
@@ -163,16 +180,25 @@ def audio_data_loader_main(argv: list[str] | None = None) -> int:
         import time
 
         from .datasets import corpus, load_dataset
+        from .datasets.language import ensure_language
+        from .datasets.base import pairing_line
 
         t0 = time.perf_counter()
         ds = load_dataset(args.dataset, path=args.data_path, n_per_class=args.n_per_class, styles=args.styles,
-                          label_columns=args.label_columns, n_jobs=args.n_jobs)
+                          label_columns=args.label_columns, n_jobs=args.n_jobs, metadata=args.metadata,
+                          key_column=args.key_column, encoding=args.encoding)
+        ds = ensure_language(ds)
         elapsed = time.perf_counter() - t0
         print(ds.summary() + f"  ({elapsed:.1f} s)")
         print(ds.description)
+        if "pairing" in ds.info:
+            print(pairing_line(ds.info["pairing"]))
         for col in ds.label_columns:
-            counts = ds.tracks[col].value_counts().sort_index()
+            labelled = ds.labelled(col)
+            counts = ds.tracks[col][labelled].value_counts().sort_index()
             print(f"\n{col}:\n" + "\n".join(f"  {k:<24} {v}" for k, v in counts.items()))
+            if (~labelled).any():
+                print(f"  {'(blank or unknown)':<24} {int((~labelled).sum())}  -- left out of the {col} metrics")
         if "has_lyrics" in ds.tracks.columns:
             print(f"\ntracks with lyric text: {int(ds.tracks['has_lyrics'].sum())} of {len(ds)}")
         for item in ds.skipped:

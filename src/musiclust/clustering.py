@@ -72,6 +72,60 @@ class _GMMPredict:
         return self.gmm.fit(Z).predict(Z)
 
 
+# UMAP before clustering, as BERTopic and AudioMuse-AI do: parameters fixed in advance (never tuned on labels) and
+# recorded with every run. min_dist=0 packs neighbours tightly, which is what a clusterer wants (McInnes et al. 2018,
+# "Using UMAP for clustering"); 10 dimensions keep more structure than the 2 of a plot.
+UMAP_PARAMS = {"n_components": 10, "n_neighbors": 15, "min_dist": 0.0, "metric": "euclidean"}
+_UMAP_CACHE: dict[tuple, np.ndarray] = {}
+
+
+def umap_embedding(Z: np.ndarray, seed: int) -> np.ndarray:
+    """``Z`` ``(n, d)`` reduced by UMAP (`UMAP_PARAMS`, seeded) to ``(n, min(10, n - 2))``; memoized per (Z, seed), so
+    umap_kmeans, umap_gmm and umap_hdbscan on one representation share one embedding."""
+    import hashlib
+    import warnings
+
+    Z = np.ascontiguousarray(Z, dtype=np.float64)
+    key = (hashlib.sha1(Z.tobytes()).hexdigest(), Z.shape, seed)
+    if key not in _UMAP_CACHE:
+        import umap
+
+        n = len(Z)
+        params = dict(UMAP_PARAMS, n_components=max(1, min(UMAP_PARAMS["n_components"], n - 2)),
+                      n_neighbors=max(2, min(UMAP_PARAMS["n_neighbors"], n - 1)))
+        with warnings.catch_warnings():  # "n_jobs overridden to 1 by setting random_state": intended, for determinism
+            warnings.simplefilter("ignore")
+            reducer = umap.UMAP(random_state=seed, init="spectral" if n > params["n_components"] + 2 else "random",
+                                **params)
+            embedded = reducer.fit_transform(Z)
+        if len(_UMAP_CACHE) >= 16:
+            _UMAP_CACHE.pop(next(iter(_UMAP_CACHE)))
+        _UMAP_CACHE[key] = np.asarray(embedded, dtype=np.float64)
+    return _UMAP_CACHE[key]
+
+
+class _AfterUMAP:
+    """Cluster the UMAP embedding of ``Z`` instead of ``Z`` itself."""
+
+    def __init__(self, inner, seed: int):
+        self.inner, self.seed = inner, seed
+
+    def fit_predict(self, Z):
+        return self.inner.fit_predict(umap_embedding(Z, self.seed))
+
+
+def _umap_kmeans(k, seed, Z):
+    return _AfterUMAP(_kmeans(k, seed, Z), seed)
+
+
+def _umap_gmm(k, seed, Z):
+    return _AfterUMAP(_gmm(k, seed, Z), seed)
+
+
+def _umap_hdbscan(k, seed, Z):
+    return _AfterUMAP(_hdbscan(k, seed, Z), seed)
+
+
 @dataclass(frozen=True)
 class ClustererSpec:
     name: str
@@ -87,6 +141,10 @@ CLUSTERERS: dict[str, ClustererSpec] = {s.name: s for s in (
     ClustererSpec("gmm", _gmm, True, False, "Gaussian mixture, diagonal covariances"),
     ClustererSpec("dbscan", _dbscan, False, True, "DBSCAN, eps from the k-distance knee"),
     ClustererSpec("hdbscan", _hdbscan, False, True, "HDBSCAN, min cluster size max(5, n/50)"),
+    ClustererSpec("umap_kmeans", _umap_kmeans, True, False, "UMAP to 10-D (15 neighbours, min_dist 0), then K-Means"),
+    ClustererSpec("umap_gmm", _umap_gmm, True, False, "UMAP to 10-D (15 neighbours, min_dist 0), then a diagonal GMM"),
+    ClustererSpec("umap_hdbscan", _umap_hdbscan, False, True,
+                  "UMAP to 10-D (15 neighbours, min_dist 0), then HDBSCAN"),
 )}
 
 
@@ -121,7 +179,7 @@ def cluster(name: str, Z: np.ndarray, k: int, seed: int, max_exact: int = MAX_EX
     est = spec.factory(k, seed, fit_Z)
     try:
         labels = np.asarray(est.fit_predict(fit_Z))
-    except ValueError as exc:  # e.g. HDBSCAN on fewer points than its minimum: no clustering, said so
+    except (ValueError, TypeError) as exc:  # e.g. HDBSCAN or UMAP on too few points: no clustering, said so
         return Clustering(np.full(len(Z), -1), [f"{name} could not run: {str(exc).splitlines()[0]}"])
     params = {"eps": float(est.eps), "min_samples": int(est.min_samples)} if isinstance(est, DBSCAN) else {}
     if sub is not None:
@@ -133,14 +191,21 @@ def cluster(name: str, Z: np.ndarray, k: int, seed: int, max_exact: int = MAX_EX
     return Clustering(labels, notes, params)
 
 
-def choose_k(Z: np.ndarray, k_range: range, seed: int = 0, sample_size: int = 3000) -> tuple[int, dict[int, float]]:
-    """k with the best silhouette of K-Means over ``k_range`` -- no labels involved. Returns ``(k, {k: score})``."""
+def k_criteria(Z: np.ndarray, k_range: range, seed: int = 0, sample_size: int = 3000) -> dict[int, dict[str, float]]:
+    """Label-free scores of K-Means (and a diagonal GMM for BIC) for each k: ``{k: {silhouette, calinski_harabasz,
+    davies_bouldin, gmm_bic}}``. Silhouette is estimated on at most ``sample_size`` points (seeded)."""
+    from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
+
     scores = {}
     for k in k_range:
         if k >= len(Z):
             break
         labels = KMeans(n_clusters=k, n_init=5, random_state=seed).fit_predict(Z)
-        scores[k] = float(silhouette_score(Z, labels, sample_size=min(sample_size, len(Z)), random_state=seed))
-    if not scores:
-        raise MusiclustError("too few tracks to choose k automatically")
-    return max(scores, key=scores.get), scores
+        gmm = GaussianMixture(n_components=k, covariance_type="diag", random_state=seed, reg_covar=1e-5).fit(Z)
+        scores[k] = {
+            "silhouette": float(silhouette_score(Z, labels, sample_size=min(sample_size, len(Z)), random_state=seed)),
+            "calinski_harabasz": float(calinski_harabasz_score(Z, labels)),
+            "davies_bouldin": float(davies_bouldin_score(Z, labels)),
+            "gmm_bic": float(gmm.bic(Z)),
+        }
+    return scores

@@ -14,9 +14,14 @@ class DatasetConfig:
     """Which data to load. Options a source does not use are ignored (and logged)."""
 
     name: str = "corpus"
-    path: str | None = None  # folder (corpus, gtzan) or CSV file (table)
-    label_columns: list[str] | None = None  # table: label columns, first = primary (default ["label"])
+    path: str | None = None  # folder (corpus, gtzan, folder) or CSV/TSV file (table, lyrics)
+    label_columns: list[str] | None = None  # label columns, first = primary (defaults depend on the source)
     id_column: str | None = None  # table: id column (default "filename" when present)
+    metadata: str | None = None  # folder: a CSV/TSV of labels (and lyrics) joined to the audio files by a key
+    key_column: str | None = None  # folder: the metadata column naming each row's audio file
+    encoding: str | None = None  # tables: text encoding (default: UTF-8, UTF-8 with BOM or UTF-16, detected)
+    feature_columns: list[str] | None = None  # table: use exactly these feature columns
+    exclude_columns: list[str] | None = None  # table: never use these columns as features
     n_per_class: int | None = None  # corpus: pieces per style class (None: as built, or 50 for a new build)
     styles: list[str] | None = None  # corpus: subset of style classes
     lyrics_table: str | None = None  # a lyrics CSV paired with the audio by track id, file name or artist+title
@@ -37,7 +42,7 @@ class ExperimentConfig:
         "raw", "pca", "lyrics", "audio_lyrics", "ae", "vae", "beta_vae", "cvae", "convvae", "multimodal", "gmmvae"])
     clusterers: list[str] = field(default_factory=lambda: ["kmeans", "agglomerative", "dbscan", "gmm", "hdbscan"])
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
-    k: int | str | None = None  # None: number of classes of the primary label; "auto": best silhouette over k_range
+    k: int | str | None = None  # None: each label's own number of classes; "auto": label-free criteria over k_range
     k_range: list[int] = field(default_factory=lambda: [2, 16])  # inclusive bounds searched by k="auto"
     latent_dim: int = 16  # PCA components / model latent size
     condition_column: str = "language"  # what the CVAE is conditioned on (never the evaluated label, or it says so)

@@ -10,6 +10,7 @@ import logging
 import os
 import platform
 import shutil
+import tempfile
 import time
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
@@ -20,14 +21,17 @@ import pandas as pd
 from sklearn.preprocessing import StandardScaler
 
 from . import __version__
-from .clustering import CLUSTERERS, choose_k, cluster
+from .clustering import CLUSTERERS
 from .config import ExperimentConfig
 from .datasets import LOADERS, load_dataset
+from .datasets.base import pairing_line
+from .datasets.language import ensure_language
 from .errors import MusiclustError
+from .evaluation import resolve_targets, score, summarize
 from .features import audio as audio_features
 from .features import build_features_many
-from .features.text import ensure_language, has_text, lyrics_features
-from .metrics import EXTERNAL, INTERNAL, external_metrics, internal_metrics
+from .features.text import has_text, lyrics_features
+from .logs import quiet_tensorflow
 from .representations import MODEL_REPRESENTATIONS, REPRESENTATIONS, Inputs, missing_requirements
 
 log = logging.getLogger(__name__)
@@ -88,41 +92,60 @@ def new_run_dir(output_dir: str | Path, prefix: str) -> Path:
     raise MusiclustError(f"cannot create a new run folder in {output_dir}")
 
 
-def _append_csv(path: Path, df: pd.DataFrame) -> None:
-    """Append rows to a CSV shared by all runs, rewriting it atomically (columns may differ between runs)."""
-    if path.exists():
-        try:
-            df = pd.concat([pd.read_csv(path), df], ignore_index=True)
-        except Exception:  # an unreadable shared file is kept aside, never silently dropped
-            path.rename(path.with_suffix(f".unreadable-{int(time.time())}.csv"))
-    tmp = path.with_suffix(".csv.part")
-    df.to_csv(tmp, index=False)
-    os.replace(tmp, path)
+def check_output_dir(output_dir: str | Path) -> Path:
+    """Fail with one line, before any work, when run folders cannot be created in ``output_dir``.
+
+    The results folder itself is created here if needed (a run folder inside it is created only once the inputs have
+    validated), and a probe file is written and removed: permission bits alone do not tell (root, read-only mounts).
+    """
+    path = Path(output_dir)
+    if path.exists() and not path.is_dir():
+        raise MusiclustError(f"--output-dir {path} is a file, not a folder: pass a folder for the results")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".musiclust-probe-"):
+            pass
+    except OSError as exc:
+        raise MusiclustError(f"--output-dir {path} is not writable ({exc.strerror or type(exc).__name__}): pass a "
+                             f"folder you can write to") from None
+    return path
 
 
-def summarize(metrics: pd.DataFrame) -> pd.DataFrame:
-    """Mean and std over seeds of every numeric metric, per representation x clusterer."""
-    skip = {"representation", "clusterer", "seed", "note", "run_id", "k", "latent_dim"}
-    value_cols = [c for c in metrics.columns if c not in skip and pd.api.types.is_numeric_dtype(metrics[c])]
-    grouped = metrics.groupby(["representation", "clusterer"], sort=False)[value_cols]
-    mean = grouped.mean().add_suffix("_mean")
-    std = grouped.std(ddof=0).add_suffix("_std")
-    out = pd.concat([mean, std], axis=1)
-    ordered = [c for v in value_cols for c in (f"{v}_mean", f"{v}_std")]
-    out = out[ordered].reset_index()
-    out.insert(2, "n_seeds", grouped.size().to_numpy())
-    return out
+def append_csv_locked(path: Path, df: pd.DataFrame) -> None:
+    """Append rows to a CSV shared by all runs, under a file lock, rewriting it atomically.
+
+    Runs writing into the same ``--output-dir`` at once take turns (filelock), so no run's rows are lost and no
+    half-written line appears; columns may differ between runs (the union is kept).
+    """
+    from filelock import FileLock
+
+    with FileLock(str(path) + ".lock", timeout=600):
+        if path.exists():
+            try:
+                df = pd.concat([pd.read_csv(path), df], ignore_index=True)
+            except Exception:  # an unreadable shared file is kept aside, never silently dropped
+                path.rename(path.with_suffix(f".unreadable-{int(time.time())}.csv"))
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+        df.to_csv(tmp, index=False)
+        os.replace(tmp, path)
 
 
 # --- inputs -------------------------------------------------------------------------------------------------------
-def _prepare_inputs(dataset, X: np.ndarray, config: ExperimentConfig, logmel) -> tuple[Inputs, dict]:
+def _prepare_inputs(dataset, X: np.ndarray, config: ExperimentConfig, logmel, main: str = "audio") -> tuple[
+        Inputs, dict]:
     """Lyrics features, log-mel patches and the condition, each only when the data has them and a chosen
-    representation needs them. Returns the inputs and what was done (for config.json)."""
+    representation needs them. Returns the inputs and what was done (for config.json).
+
+    ``main="lyrics"``: ``X`` already is the lyrics (a lyrics table), so no separate lyrics block is built."""
     tracks = dataset.tracks
     info: dict = {}
-    inputs = Inputs(audio=X, modality_weights=dict(config.modality_weights))
+    inputs = Inputs(audio=X, modality_weights=dict(config.modality_weights), main=main)
     needs = {r for name in config.representations for r in REPRESENTATIONS[name].requires}
-    if "lyrics" in needs and "lyrics" in tracks.columns:
+    if main == "lyrics":
+        info["lyrics_features"] = "word + character n-gram TF-IDF, truncated SVD, L2-normalized (the feature matrix)"
+        info["lyrics_dim"] = int(X.shape[1])
+        info["tracks_with_lyrics"] = len(X)
+    elif "lyrics" in needs and "lyrics" in tracks.columns:
         texts = tracks["lyrics"].fillna("").astype(str).tolist()
         mask = has_text(texts)
         info["tracks_with_lyrics"] = int(mask.sum())
@@ -154,10 +177,12 @@ def _prepare_inputs(dataset, X: np.ndarray, config: ExperimentConfig, logmel) ->
 def _fit_model_representation(name: str, seed: int, inputs: Inputs, params: dict, models_dir: str,
                               single_thread: bool = False) -> dict:
     """Train one model representation (runs in a worker process); the model is saved, Z and history returned."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    quiet_tensorflow()  # a worker started by another entry point must be as quiet as the main process
     if single_thread:
         # One model per process: TensorFlow's own thread pools would only oversubscribe the cores.
-        import tensorflow as tf
+        from .logs import import_tensorflow
+
+        tf = import_tensorflow()
 
         try:
             tf.config.threading.set_intra_op_parallelism_threads(1)
@@ -174,13 +199,13 @@ def _fit_model_representation(name: str, seed: int, inputs: Inputs, params: dict
             "seconds": time.perf_counter() - t0}
 
 
-def _representations(config, inputs, run_dir, progress) -> tuple[dict, list[dict]]:
+def _representations(config, inputs, run_dir, progress, extra_model_params=None) -> tuple[dict, list[dict]]:
     """Every applicable (representation, seed): ``{(name, seed): result}``, and the skipped entries with reasons."""
     from joblib import Parallel, delayed
     from tqdm.auto import tqdm
 
     results, skipped = {}, []
-    params = {"latent_dim": config.latent_dim, "model": config.model_params()}
+    params = {"latent_dim": config.latent_dim, "model": {**config.model_params(), **(extra_model_params or {})}}
     n_train = len(inputs.audio) - int(round(len(inputs.audio) * 0.1))
     if params["model"]["batch_size"] > n_train:  # small collections: one batch holds the whole training split
         params["model"]["batch_size"] = max(1, n_train)
@@ -223,109 +248,77 @@ def _representations(config, inputs, run_dir, progress) -> tuple[dict, list[dict
     return results, skipped
 
 
-# --- clustering and metrics ---------------------------------------------------------------------------------------
-def _score(config, dataset, inputs, reps, k, ref_space) -> pd.DataFrame:
+# --- the run ------------------------------------------------------------------------------------------------------
+def _features(dataset, config, progress) -> tuple:
+    """``(dataset, X, logmel, feature_set, n_cached, notes, reference_space)`` -- the main feature matrix ``X``
+    ``(n_tracks, d)``: standardized audio (or table) features, or for a lyrics table its lyrics features."""
     tracks = dataset.tracks
-    rows = []
-    for (name, seed), rep in reps.items():
-        Z = rep["Z"]
-        idx = rep["rows"] if rep["rows"] is not None else np.arange(len(tracks))
-        for clu_name in config.clusterers:
-            # Seed-independent representations are still clustered with every seed (K-Means varies with it).
-            clu_seeds = config.seeds if not REPRESENTATIONS[name].seeded else [seed]
-            for clu_seed in clu_seeds:
-                res = cluster(clu_name, Z, k, clu_seed)
-                labels = res.labels
-                row = {"representation": name, "clusterer": clu_name, "seed": clu_seed, "k": k,
-                       "n_tracks": len(idx), "n_clusters_found": res.n_clusters,
-                       "noise_fraction": res.noise_fraction, "latent_dim": int(Z.shape[1]),
-                       "fit_seconds": rep["seconds"]}
-                notes = [n for n in [rep["note"], *res.notes] if n]
-                if res.params:
-                    notes.append(", ".join(f"{a}={b:.4g}" for a, b in res.params.items()))
-                own = internal_metrics(Z, labels, random_state=clu_seed)
-                ref = internal_metrics(ref_space[idx], labels, random_state=clu_seed)
-                if "note" in own:
-                    notes.append(f"internal: {own.pop('note')}")
-                    ref.pop("note", None)
-                row.update(own)
-                row.update({f"{m}_ref": v for m, v in ref.items() if m != "note"})
-                degenerate = res.n_clusters < 2
-                for col in dataset.label_columns:
-                    if degenerate:
-                        ext = {m: float("nan") for m in EXTERNAL}
-                    else:
-                        ext = external_metrics(tracks[col].to_numpy()[idx], labels)
-                        if "note" in ext:
-                            notes.append(f"{col}: {ext.pop('note')}")
-                    row.update({f"{m}_{col}": v for m, v in ext.items()})
-                    if name == "cvae" and col == inputs.condition_column:
-                        notes.append(f"conditioned on '{col}': its {col} scores are not a fair test")
-                if degenerate:
-                    what = "all points are noise" if res.n_clusters == 0 else "only one cluster found"
-                    notes.append(f"external metrics undefined: {what}")
-                row["note"] = "; ".join(dict.fromkeys(notes))
-                rows.append(row)
-    metrics = pd.DataFrame(rows)
-    ordered = ["representation", "clusterer", "seed", "k", "n_tracks", "n_clusters_found", "noise_fraction",
-               "latent_dim", "fit_seconds", *INTERNAL, *[f"{m}_ref" for m in INTERNAL],
-               *[f"{m}_{c}" for c in dataset.label_columns for m in EXTERNAL], "note"]
-    return metrics[[c for c in ordered if c in metrics.columns]]
-
-
-def _resolve_k(config, dataset, X) -> tuple[int, dict]:
-    n = len(dataset)
-    if config.k == "auto":
-        lo, hi = config.k_range
-        k, scores = choose_k(X, range(max(2, lo), min(hi, n - 1) + 1), seed=config.seeds[0])
-        return k, {"k": k, "chosen_by": "best K-Means silhouette on the standardized features (no labels)",
-                   "silhouette_by_k": scores}
-    k = config.k if config.k is not None else dataset.n_classes()
-    if k > n:
-        raise MusiclustError(f"k={k} is larger than the number of tracks ({n}): pass a smaller --k")
-    how = "given" if config.k is not None else f"number of classes of '{dataset.primary_label}'"
-    return k, {"k": k, "chosen_by": how}
-
-
-def run(config: ExperimentConfig, progress: bool = True) -> Path:
-    """Run the whole study; returns the run folder. Raises `MusiclustError` (one line) on bad input."""
-    t_start = time.perf_counter()
-    validate_config(config)
-    ds_cfg = config.dataset
-    dataset = load_dataset(ds_cfg.name, path=ds_cfg.path, label_columns=ds_cfg.label_columns,
-                           id_column=ds_cfg.id_column, n_per_class=ds_cfg.n_per_class, styles=ds_cfg.styles,
-                           lyrics_table=ds_cfg.lyrics_table, n_jobs=config.n_jobs, progress=progress)
-    if dataset.n_classes() < 2:
-        raise MusiclustError(
-            f"label column '{dataset.primary_label}' has a single class: clustering cannot be evaluated against it; "
-            f"choose another --label-column or a dataset with at least two classes"
-        )
-    dataset = ensure_language(dataset)
-    log.info("%s", dataset.summary())
-    timing: dict = {"dataset": round(time.perf_counter() - t_start, 2)}
-    t = time.perf_counter()
-    # The ConvVAE's log-mel patches come from the same decode and STFT as the audio features (one pass).
-    needs_logmel = (dataset.features is None and "audio_path" in dataset.tracks.columns
+    if dataset.features is None and "audio_path" not in tracks.columns:
+        # A lyrics table: the lyrics features are the feature matrix (already centred and L2-normalized per row,
+        # so they are used as they are: standardizing would blow up the weakest SVD directions).
+        texts = tracks["lyrics"].fillna("").astype(str).tolist()
+        L, _ = lyrics_features(texts, dim=config.lyrics_dim, seed=config.seeds[0])
+        return dataset, L, None, "lyrics", 0, [], f"lyrics features ({L.shape[1]}-D TF-IDF + SVD)"
+    needs_logmel = (dataset.features is None
                     and any("logmel" in REPRESENTATIONS[r].requires for r in config.representations))
     sets = [config.features] + (["logmel"] if needs_logmel else [])
     fms = build_features_many(dataset, sets, n_jobs=config.n_jobs, progress=progress, cache_dir=config.cache_dir,
                               dask_scheduler=config.dask_scheduler)
     fm = fms[config.features]
-    dataset = fm.dataset
     X = StandardScaler().fit_transform(fm.X)
-    k, k_info = _resolve_k(config, dataset, X)
-    inputs, input_info = _prepare_inputs(dataset, X, config, fms.get("logmel"))
+    return (fm.dataset, X, fms.get("logmel"), fm.feature_set, fm.n_cached, fm.notes,
+            f"standardized {fm.feature_set} features ({X.shape[1]}-D)")
+
+
+def _say(message: str, progress: bool = True) -> None:
+    """A line for the person running the study (pairing counts, dropped columns, skipped labels): always shown,
+    unlike progress bars."""
+    print(message, flush=True)
+
+
+def run(config: ExperimentConfig, progress: bool = True) -> Path:
+    """Run the whole study; returns the run folder. Raises `MusiclustError` (one line) on bad input.
+
+    Everything that can be checked is checked before the run folder is created, so a failed start leaves nothing.
+    """
+    quiet_tensorflow()
+    t_start = time.perf_counter()
+    validate_config(config)
+    results_root = check_output_dir(config.output_dir)
+    ds_cfg = config.dataset
+    dataset = load_dataset(ds_cfg.name, path=ds_cfg.path, label_columns=ds_cfg.label_columns,
+                           id_column=ds_cfg.id_column, n_per_class=ds_cfg.n_per_class, styles=ds_cfg.styles,
+                           lyrics_table=ds_cfg.lyrics_table, metadata=ds_cfg.metadata, key_column=ds_cfg.key_column,
+                           encoding=ds_cfg.encoding, feature_columns=ds_cfg.feature_columns,
+                           exclude_columns=ds_cfg.exclude_columns, n_jobs=config.n_jobs, progress=progress)
+    dataset = ensure_language(dataset)
+    if "pairing" in dataset.info:
+        _say(pairing_line(dataset.info["pairing"]), progress)
+    for d in dataset.info.get("feature_selection", {}).get("dropped", []):
+        _say(f"feature column '{d['column']}' not used: {d['reason']}", progress)
+    log.info("%s", dataset.summary())
+    timing: dict = {"dataset": round(time.perf_counter() - t_start, 2)}
+    t = time.perf_counter()
+    dataset, X, logmel, feature_set, n_cached, feature_notes, reference_space = _features(dataset, config, progress)
+    targets, skipped_labels, k_info = resolve_targets(dataset, config.k, X, config.seeds[0], config.k_range)
+    for s_ in skipped_labels:
+        _say(f"label '{s_['label']}' not evaluated: {s_['reason']}", progress)
+    inputs, input_info = _prepare_inputs(dataset, X, config, logmel, main="lyrics" if feature_set == "lyrics"
+                                         else "audio")
     timing["features"] = round(time.perf_counter() - t, 2)
 
-    results_root = Path(config.output_dir)
     run_dir = new_run_dir(results_root, config.run_name or dataset.name)
     run_id = run_dir.name
     tracks = dataset.tracks
     t = time.perf_counter()
-    reps, skipped_reps = _representations(config, inputs, run_dir, progress)
+    primary = targets[0]
+    mixture_k = {"n_components": primary.k}  # VaDE's prior: one component per class of the primary label
+    reps, skipped_reps = _representations(config, inputs, run_dir, progress, extra_model_params=mixture_k)
     timing["representations"] = round(time.perf_counter() - t, 2)
     t = time.perf_counter()
-    metrics = _score(config, dataset, inputs, reps, k, X)
+    model_notes = {"gmmvae": f"mixture prior with {primary.k} components (the number of classes of "
+                             f"'{primary.label}', the primary label)"}
+    metrics = score(config, dataset, reps, targets, X, inputs.condition_column, model_notes)
     timing["clustering_and_metrics"] = round(time.perf_counter() - t, 2)
     metrics.to_csv(run_dir / METRICS_CSV, index=False)
     summary = summarize(metrics)
@@ -337,25 +330,31 @@ def run(config: ExperimentConfig, progress: bool = True) -> Path:
     tracks.drop(columns=[c for c in ("lyrics",) if c in tracks.columns]).to_csv(run_dir / "tracks.csv", index=False)
     pd.DataFrame(dataset.skipped + skipped_reps, columns=["item", "reason"]).to_csv(run_dir / "skipped.csv",
                                                                                      index=False)
-    if fm.notes:  # what decoding did to each clip: original rate and channels, padding of very short clips
-        pd.DataFrame(fm.notes).assign(track_id=tracks["track_id"].to_numpy()).to_csv(
+    if feature_notes:  # what decoding did to each clip: original rate and channels, padding of very short clips
+        pd.DataFrame(feature_notes).assign(track_id=tracks["track_id"].to_numpy()).to_csv(
             run_dir / "feature_notes.csv", index=False)
     histories = {f"{n}_seed{s}": r["history"] for (n, s), r in reps.items() if r["history"]}
     (run_dir / "histories.json").write_text(json.dumps(histories))
 
+    label_columns = [t_.label for t_ in targets]
     info = {
         "run_id": run_id,
         "config": config.to_dict(),
-        "resolved": {"k": k, "k_choice": k_info, "n_tracks": len(dataset), "n_features": int(X.shape[1]),
-                     "feature_set": fm.feature_set, "n_features_cached": fm.n_cached,
-                     "primary_label": dataset.primary_label, "label_columns": dataset.label_columns,
-                     "classes": {c: int(dataset.n_classes(c)) for c in dataset.label_columns},
-                     "class_counts": {c: {str(a): int(b) for a, b in tracks[c].value_counts().items()}
-                                      for c in dataset.label_columns},
+        "resolved": {"k": k_info.get("k"), "k_by_label": {t_.label: t_.k for t_ in targets}, "k_choice": k_info,
+                     "n_tracks": len(dataset), "n_features": int(X.shape[1]),
+                     "feature_set": feature_set, "n_features_cached": n_cached,
+                     "primary_label": primary.label, "label_columns": label_columns,
+                     "labels_skipped": skipped_labels,
+                     "classes": {t_.label: t_.n_classes for t_ in targets},
+                     "class_counts": {t_.label: {str(a): int(b) for a, b in
+                                                 tracks[t_.label][t_.labelled].value_counts().items()}
+                                      for t_ in targets},
+                     "unlabelled": {t_.label: int((~t_.labelled).sum()) for t_ in targets},
                      "n_skipped": len(dataset.skipped), "inputs": input_info, "dataset_info": dataset.info,
                      "representations_run": sorted({n for n, _ in reps}, key=config.representations.index),
                      "representations_skipped": skipped_reps,
-                     "reference_space": f"standardized {fm.feature_set} features ({X.shape[1]}-D)"},
+                     "mixture_prior": model_notes["gmmvae"] if any(n == "gmmvae" for n, _ in reps) else None,
+                     "reference_space": reference_space},
         "dataset": {"name": dataset.name, "description": dataset.description},
         "versions": library_versions(),
         "timing_s": timing,
@@ -366,13 +365,13 @@ def run(config: ExperimentConfig, progress: bool = True) -> Path:
     if config.plots:
         from .figures import write_figures
 
-        write_figures(run_dir, config, dataset, inputs, reps, metrics, summary, histories, X)
+        write_figures(run_dir, config, dataset, inputs, reps, metrics, summary, histories, X, targets, k_info)
         shared = results_root / "latent_visualization"
         shared.mkdir(parents=True, exist_ok=True)
         for png in (run_dir / "figures").glob("latent_*.png"):
             shutil.copyfile(png, shared / f"{run_id}_{png.name[len('latent_'):]}")
     timing["figures"] = round(time.perf_counter() - t, 2)
-    _append_csv(results_root / "clustering_metrics.csv", metrics.assign(run_id=run_id))
+    append_csv_locked(results_root / "clustering_metrics.csv", metrics.assign(run_id=run_id))
     timing["total_before_report"] = round(time.perf_counter() - t_start, 2)
     info["timing_s"] = timing
     info["finished_utc"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -385,20 +384,23 @@ def run(config: ExperimentConfig, progress: bool = True) -> Path:
 
 
 def format_summary(run_dir: Path, max_rows: int = 60) -> str:
-    """A short text table: mean ± std over seeds of NMI, ARI and ACC for every label column."""
+    """A short text table: mean ± std over seeds of NMI, ARI and ACC against every label (each at its own k)."""
+    from .evaluation import wide_summary
+
     info = json.loads((Path(run_dir) / "config.json").read_text())
-    summary = pd.read_csv(Path(run_dir) / SUMMARY_CSV)
     labels = info["resolved"]["label_columns"]
-    header = ["representation", "clusterer"] + [f"{m.upper()}({lab})" for lab in labels for m in ("nmi", "ari", "acc")]
+    summary = wide_summary(pd.read_csv(Path(run_dir) / SUMMARY_CSV), labels)
+    k_by = info["resolved"].get("k_by_label", {})
+    header = ["representation", "clusterer"] + [f"{m.upper()}({lab}, k={k_by.get(lab, '?')})" for lab in labels
+                                                for m in ("nmi", "ari", "acc")]
     lines = []
-    for r in summary.head(max_rows).itertuples(index=False):
-        d = r._asdict()
+    for r in summary.head(max_rows).to_dict("records"):
         vals = []
         for lab in labels:
             for m in ("nmi", "ari", "acc"):
-                mean, std = d[f"{m}_{lab}_mean"], d[f"{m}_{lab}_std"]
-                vals.append("nan" if pd.isna(mean) else f"{mean:.3f}±{std:.3f}")
-        lines.append([d["representation"], d["clusterer"], *vals])
+                mean, std = r.get(f"{m}_{lab}_mean"), r.get(f"{m}_{lab}_std")
+                vals.append("nan" if mean is None or pd.isna(mean) else f"{mean:.3f}±{std:.3f}")
+        lines.append([r["representation"], r["clusterer"], *vals])
     widths = [max(len(str(x)) for x in col) for col in zip(header, *lines)]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
     return "\n".join([fmt.format(*header)] + [fmt.format(*ln) for ln in lines])

@@ -15,6 +15,7 @@ from .plots import (
     embedding_figure,
     feature_reconstruction_figure,
     logmel_reconstruction_figure,
+    k_selection_figure,
     metric_comparison_figure,
     plt,
     training_curves_figure,
@@ -39,7 +40,9 @@ def _examples(labels: np.ndarray, m: int = 4) -> np.ndarray:
 
 
 def write_figures(run_dir: Path, config, dataset, inputs, reps: dict, metrics, summary, histories: dict,
-                  X: np.ndarray) -> list[Path]:
+                  X: np.ndarray, targets, k_info: dict) -> list[Path]:
+    """Every figure; ``targets`` are the evaluated labels (`evaluation.Target`), the first one the primary."""
+    from .evaluation import wide_summary
     from .models import LatentModel
 
     fig_dir = run_dir / "figures"
@@ -50,7 +53,8 @@ def write_figures(run_dir: Path, config, dataset, inputs, reps: dict, metrics, s
     for name, seed in reps:
         first_seed.setdefault(name, seed)
     clu = config.clusterers[0]
-    k = int(metrics["k"].iloc[0])
+    k = targets[0].k  # the maps are coloured by a clustering at the primary label's k
+    labels_shown = [t.label for t in targets]
     plan = []  # (name, seed, rows covered, plotted subset, cluster labels)
     for name, seed in first_seed.items():
         Z = reps[(name, seed)]["Z"]
@@ -68,8 +72,8 @@ def write_figures(run_dir: Path, config, dataset, inputs, reps: dict, metrics, s
     umap = [embed_2d(reps[(name, seed)]["Z"][plot_idx], "umap", seed) for name, seed, _, plot_idx, _ in plan]
     embeddings = [e for pair in zip(tsne, umap) for e in pair]
     for i, (name, seed, idx, plot_idx, labels) in enumerate(plan):
-        colourings = {f"cluster ({clu})": labels[plot_idx]}
-        for col in dataset.label_columns:
+        colourings = {f"cluster ({clu}, k={k})": labels[plot_idx]}
+        for col in labels_shown:
             colourings[col] = tracks[col].to_numpy()[idx][plot_idx]
         n_all = len(reps[(name, seed)]["Z"])
         sub = f", {len(plot_idx)} of {n_all} tracks" if len(plot_idx) < n_all else ""
@@ -77,7 +81,7 @@ def write_figures(run_dir: Path, config, dataset, inputs, reps: dict, metrics, s
             fig = embedding_figure(embeddings[2 * i + j], colourings,
                                    f"{name} latent, {method.upper()} (seed {seed}{sub})")
             written.append(_save(fig, fig_dir / f"latent_{name}_{method}.png"))
-        fig = cluster_distribution_figure(labels, {c: tracks[c].to_numpy()[idx] for c in dataset.label_columns},
+        fig = cluster_distribution_figure(labels, {c: tracks[c].to_numpy()[idx] for c in labels_shown},
                                           f"{name} + {clu} (seed {seed}): cluster distribution")
         written.append(_save(fig, fig_dir / f"distribution_{name}.png"))
 
@@ -114,10 +118,14 @@ def write_figures(run_dir: Path, config, dataset, inputs, reps: dict, metrics, s
         except Exception as exc:  # a figure must never cost the run its results
             log.warning("figure for %s skipped: %s", name, str(exc).splitlines()[0])
 
-    for col in dataset.label_columns:
-        if f"nmi_{col}_mean" in summary.columns:
-            fig = metric_comparison_figure(summary, col)
+    wide = wide_summary(summary, labels_shown)
+    for col in labels_shown:
+        if f"nmi_{col}_mean" in wide.columns:
+            fig = metric_comparison_figure(wide, col)
             written.append(_save(fig, fig_dir / f"comparison_{col}.png"))
+    if "criteria_by_k" in k_info:
+        fig = k_selection_figure(k_info, "label-free criteria for --k auto")
+        written.append(_save(fig, fig_dir / "k_selection.png"))
     return written
 
 

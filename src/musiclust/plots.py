@@ -178,3 +178,23 @@ def metric_comparison_figure(summary, label: str, metrics=("nmi", "ari", "acc"),
     ax.set_title(title or f"methods compared against {label} (mean ± std over seeds)", fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def k_selection_figure(k_info: dict, title: str):
+    """The four label-free criteria of ``--k auto`` against k, each with its own pick marked, and the chosen k."""
+    crit = k_info["criteria_by_k"]
+    ks = sorted(int(k) for k in crit)
+    names = [("silhouette", "higher is better"), ("calinski_harabasz", "higher is better"),
+             ("davies_bouldin", "lower is better"), ("gmm_bic", "lower is better")]
+    fig, axes = plt.subplots(1, 4, figsize=(14, 3.4))
+    for ax, (name, better) in zip(axes, names):
+        ax.plot(ks, [crit[str(k)][name] for k in ks], marker="o", color="tab:blue")
+        pick = k_info["picks"][name]
+        ax.axvline(pick, color="tab:orange", ls="--", label=f"its pick: {pick}")
+        ax.axvline(k_info["k"], color="black", lw=0.8, label=f"chosen: {k_info['k']}")
+        ax.set_title(f"{name.replace('_', ' ')} ({better})", fontsize=9)
+        ax.set_xlabel("k")
+        ax.legend(fontsize=7)
+    fig.suptitle(f"{title}: {k_info['chosen_by']}", fontsize=9)
+    fig.tight_layout()
+    return fig

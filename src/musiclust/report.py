@@ -53,8 +53,10 @@ def fmt(mean: float, std: float) -> str:
 def _load(run_dir: Path):
     if not (run_dir / "config.json").exists() or not (run_dir / "summary.csv").exists():
         raise MusiclustError(f"{run_dir} is not a finished run folder (no config.json/summary.csv)")
+    from .evaluation import wide_summary
+
     info = json.loads((run_dir / "config.json").read_text())
-    summary = pd.read_csv(run_dir / "summary.csv")
+    summary = wide_summary(pd.read_csv(run_dir / "summary.csv"), info["resolved"]["label_columns"])
     return info, summary
 
 
@@ -119,7 +121,8 @@ def build_markdown(run_dir: Path) -> str:
     L = []
     title = f"Clustering {info['dataset']['name']} with (variational) autoencoders"
     L += [f"# {title}", "", f"*musiclust run `{info['run_id']}`*", "", "## Abstract", ""]
-    abstract = (f"We cluster {res['n_tracks']} tracks into k = {res['k']} groups with {len(reps)} representations "
+    ks = ", ".join(f"k = {k} for {lab}" for lab, k in res["k_by_label"].items())
+    abstract = (f"We cluster {res['n_tracks']} tracks ({ks}) with {len(reps)} representations "
                 f"(raw features, PCA, lyrics and autoencoder-family latents) and {len(cfg['clusterers'])} clustering "
                 f"methods over {len(cfg['seeds'])} seeds, and evaluate against {', '.join(labels)}.")
     if best is not None:
@@ -146,7 +149,9 @@ def build_markdown(run_dir: Path) -> str:
     L += [f"- `{r}`: {REPRESENTATIONS[r].description}" for r in reps]
     for s in res.get("representations_skipped", []):
         L.append(f"- {s['item']}: skipped ({s['reason']})")
-    L += ["", f"**Clustering.** {', '.join(cfg['clusterers'])}; k = {res['k']} ({res['k_choice']['chosen_by']}).",
+    for s in res.get("labels_skipped", []):
+        L.append(f"- label `{s['label']}`: not evaluated ({s['reason']})")
+    L += ["", f"**Clustering.** {', '.join(cfg['clusterers'])}; {ks} ({res['k_choice']['chosen_by']}).",
           "DBSCAN's eps is the knee of the k-distance curve [ester1996]; HDBSCAN [campello2013] needs no k; noise "
           "points count as one extra group in external metrics and are left out of internal ones.", "",
           "**Metrics.** Against every label: ARI, NMI, purity and clustering accuracy with Hungarian matching. "
@@ -160,7 +165,9 @@ def build_markdown(run_dir: Path) -> str:
           "## Experiments", "", f"**Data.** {info['dataset']['description']}", ""]
     for col in labels:
         counts = ", ".join(f"{a} {b}" for a, b in res["class_counts"][col].items())
-        L.append(f"- `{col}` ({res['classes'][col]} classes): {counts}")
+        blank = res.get("unlabelled", {}).get(col, 0)
+        L.append(f"- `{col}` ({res['classes'][col]} classes): {counts}"
+                 + (f"; {blank} tracks without a label, left out of its metrics" if blank else ""))
     L += ["", f"Seeds: {cfg['seeds']}. Timing (s): {info['timing_s']}.", "", "## Results", "",
           f"Mean ± std over seeds, against **{primary}**:", "",
           "| representation | clusterer | NMI | ARI | ACC | purity |" + "".join(
@@ -170,12 +177,12 @@ def build_markdown(run_dir: Path) -> str:
         cells = [fmt(r[f"{m}_{primary}_mean"], r[f"{m}_{primary}_std"]) for m in ("nmi", "ari", "acc", "purity")]
         cells += [fmt(r[f"nmi_{c}_mean"], r[f"nmi_{c}_std"]) for c in labels if c != primary]
         L.append(f"| {r['representation']} | {r['clusterer']} | " + " | ".join(cells) + " |")
-    L += ["", "Internal metrics (own space / reference space):", "",
+    L += ["", f"Internal metrics (own space / reference space) of the clusterings judged against {primary}:", "",
           "| representation | clusterer | Silhouette | Silhouette (ref) | Davies-Bouldin | Davies-Bouldin (ref) "
           "| noise fraction |", "|---|---|---|---|---|---|---|"]
     for _, r in summary.iterrows():
-        cells = [fmt(r[f"{m}_mean"], r[f"{m}_std"]) for m in ("silhouette", "silhouette_ref", "davies_bouldin",
-                                                               "davies_bouldin_ref", "noise_fraction")]
+        cells = [fmt(r[f"{m}_{primary}_mean"], r[f"{m}_{primary}_std"])
+                 for m in ("silhouette", "silhouette_ref", "davies_bouldin", "davies_bouldin_ref", "noise_fraction")]
         L.append(f"| {r['representation']} | {r['clusterer']} | " + " | ".join(cells) + " |")
     figs = sorted(p.name for p in (run_dir / "figures").glob("*.png")) if (run_dir / "figures").exists() else []
     if figs:

@@ -32,6 +32,7 @@ class Inputs:
     condition: np.ndarray | None = None
     condition_column: str | None = None
     modality_weights: dict = field(default_factory=lambda: {"audio": 1.0, "lyrics": 1.0})
+    main: str = "audio"  # what ``audio`` holds: audio (or table) features, or the lyrics of a lyrics table
 
 
 @dataclass
@@ -116,8 +117,12 @@ def missing_requirements(name: str, inputs: Inputs) -> str | None:
     reasons = {
         "lyrics": "the dataset has no lyrics (fewer than 2 tracks with text)",
         "logmel": "no audio files to compute log-mel patches from (a features table has none)",
-        "condition": "no condition column (default 'language') in the dataset",
+        "condition": "no condition column (default 'language') in the dataset, or it is the primary label",
     }
+    if inputs.main == "lyrics":  # a lyrics table: raw/pca/dense models run on the lyrics; audio-only ones cannot
+        reasons["lyrics"] = ("a lyrics table has no audio: its feature matrix already is the lyrics (see raw, pca and "
+                             "the dense models)")
+        reasons["logmel"] = "a lyrics table has no audio files to compute log-mel patches from"
     for need in REPRESENTATIONS[name].requires:
         value = {"audio": inputs.audio, "lyrics": inputs.lyrics, "logmel": inputs.logmel,
                  "condition": inputs.condition}[need]

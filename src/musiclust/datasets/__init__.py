@@ -6,7 +6,7 @@ import inspect
 import logging
 
 from ..errors import MusiclustError
-from . import corpus, gtzan, lyrics, table
+from . import corpus, folder, gtzan, lyrics, table
 from .base import Dataset
 
 log = logging.getLogger(__name__)
@@ -16,6 +16,8 @@ LOADERS = {
     "gtzan": gtzan.load,
     "table": table.load,
     "jamendolyrics": lyrics.load_jamendolyrics,
+    "folder": folder.load,
+    "lyrics": lyrics.load_lyrics_dataset,
 }
 
 
@@ -29,13 +31,14 @@ def load_dataset(name: str, **options) -> Dataset:
         raise MusiclustError(f"unknown dataset '{name}'; choose one of: {', '.join(sorted(LOADERS))}")
     loader = LOADERS[name]
     lyrics_table = options.pop("lyrics_table", None)
+    encoding = options.get("encoding")
     accepted = inspect.signature(loader).parameters
     unused = sorted(k for k, v in options.items() if v is not None and k not in accepted)
     if unused:
         log.info("dataset '%s' ignores option(s) %s", name, unused)
     dataset = loader(**{k: v for k, v in options.items() if v is not None and k in accepted})
     if lyrics_table is not None:  # e.g. GTZAN audio with the user's lyrics table, paired by a real key
-        dataset = lyrics.attach_lyrics(dataset, lyrics.read_lyrics_table(lyrics_table))
+        dataset = lyrics.attach_lyrics(dataset, lyrics.read_lyrics_table(lyrics_table, encoding))
     return dataset
 
 

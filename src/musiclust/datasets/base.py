@@ -52,8 +52,17 @@ class Dataset:
     def __len__(self) -> int:
         return len(self.tracks)
 
+    def labelled(self, column: str | None = None):
+        """Boolean mask ``(n_tracks,)``: tracks with a label in ``column`` (blank, ``unknown`` and ``und`` cells are
+        left out of that label's metrics only)."""
+        from .tabular import is_blank_label
+
+        return ~self.tracks[column or self.primary_label].map(is_blank_label).to_numpy(bool)
+
     def n_classes(self, column: str | None = None) -> int:
-        return int(self.tracks[column or self.primary_label].nunique())
+        """Number of distinct labels among the labelled tracks."""
+        col = column or self.primary_label
+        return int(self.tracks[col][self.labelled(col)].astype(str).nunique())
 
     def summary(self) -> str:
         parts = [f"{self.name}: {len(self)} tracks"]
@@ -62,6 +71,23 @@ class Dataset:
         if self.skipped:
             parts.append(f"{len(self.skipped)} skipped")
         return ", ".join(parts)
+
+
+def pairing_line(pairing: dict) -> str:
+    """One console line from ``Dataset.info["pairing"]`` (a metadata table or a lyrics table joined to audio)."""
+    if "metadata_without_audio" in pairing:
+        line = (f"pairing by '{pairing['key_column']}': {pairing['matched']} matched, "
+                f"{pairing['audio_without_metadata']} audio without metadata, "
+                f"{pairing['metadata_without_audio']} metadata without audio")
+    else:
+        line = (f"lyrics pairing: {pairing['matched']} matched, {pairing['audio_only']} audio only, "
+                f"{pairing['lyrics_only']} lyrics only")
+    if pairing.get("duplicate_keys"):
+        line += f", {pairing['duplicate_keys']} duplicate key(s) (first row kept)"
+    if "examples" in pairing:
+        ex = pairing["examples"]
+        line += f"; e.g. metadata key '{ex['metadata_key']}' vs audio file '{ex['audio_file']}'"
+    return line
 
 
 # name -> loader(**options) -> Dataset. A new source is one entry here (see datasets/__init__.py).

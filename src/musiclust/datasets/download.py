@@ -12,10 +12,13 @@ import hashlib
 import http.client
 import logging
 import os
+import shutil
 import tarfile
+import tempfile
 import urllib.error
 import urllib.request
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -134,26 +137,76 @@ def _inside(root: Path, name: str) -> bool:
 
 
 def extract(archive: str | Path, dest: str | Path) -> list[str]:
-    """Extract a .tar(.gz) or .zip archive into ``dest``, refusing any entry that would land outside it
-    (absolute paths, ``..``, links pointing out). Returns the member names."""
+    """Extract a .tar(.gz) or .zip archive into ``dest`` -- all of it or nothing -- and return the member names.
+
+    Entries that would land outside ``dest`` (absolute paths, ``..``, links pointing out) are refused. The archive is
+    extracted into a temporary folder beside ``dest`` and every member is verified on the way (zip CRCs; a tar read to
+    its end), and only then moved into ``dest``: a truncated or corrupt archive gives a one-line error and leaves
+    ``dest`` as it was.
+    """
     archive, dest = Path(archive), Path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
-    root = dest.resolve()
+    if not archive.is_file():
+        raise MusiclustError(f"archive {archive} does not exist")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.extracting-", dir=dest.parent))
+    try:
+        names = _extract_verified(archive, staging)
+        dest.mkdir(parents=True, exist_ok=True)
+        for entry in sorted(staging.iterdir()):
+            target = dest / entry.name
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            elif target.exists() or target.is_symlink():
+                target.unlink()
+            os.replace(entry, target)
+        return names
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _extract_verified(archive: Path, staging: Path) -> list[str]:
+    root = staging.resolve()
     if zipfile.is_zipfile(archive):
-        with zipfile.ZipFile(archive) as zf:
-            names = zf.namelist()
-            bad = [n for n in names if not _inside(root, n)]
-            if bad:
-                raise MusiclustError(f"refusing to extract {archive.name}: entry {bad[0]!r} escapes {dest}")
-            zf.extractall(dest)
-            return names
-    if tarfile.is_tarfile(archive):
+        try:
+            with zipfile.ZipFile(archive) as zf:
+                names = zf.namelist()
+                bad = [n for n in names if not _inside(root, n)]
+                if bad:
+                    raise MusiclustError(f"refusing to extract {archive.name}: entry {bad[0]!r} escapes the target "
+                                         f"folder")
+                broken = zf.testzip()  # reads every member and checks its CRC
+                if broken is not None:
+                    raise MusiclustError(f"{archive.name} is corrupt: member {broken!r} fails its CRC check; "
+                                         f"nothing was extracted (download or copy the archive again)")
+                zf.extractall(staging)
+                return names
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error) as exc:
+            raise MusiclustError(f"{archive.name} is damaged ({str(exc).splitlines()[0][:120]}); nothing was "
+                                 f"extracted (download or copy the archive again)") from None
+    with open(archive, "rb") as f:
+        head = f.read(4)
+    if archive.suffix.lower() == ".zip" or head == b"PK\x03\x04":
+        raise MusiclustError(f"{archive.name} is a truncated or damaged zip (no central directory); nothing was "
+                             f"extracted (download or copy the archive again)")
+    try:
+        is_tar = tarfile.is_tarfile(archive)
+    except (OSError, EOFError):
+        is_tar = False
+    if not is_tar:
+        if archive.name.lower().endswith((".tar", ".tar.gz", ".tgz")):
+            raise MusiclustError(f"{archive.name} is a truncated or damaged tar archive; nothing was extracted "
+                                 f"(download or copy the archive again)")
+        raise MusiclustError(f"{archive} is neither a zip nor a tar archive")
+    try:
         with tarfile.open(archive) as tf:
-            members = tf.getmembers()
+            members = tf.getmembers()  # reads the whole (decompressed) archive: a truncated one fails here
             for m in members:
                 if not _inside(root, m.name) or ((m.issym() or m.islnk()) and not _inside(
                         root, os.path.join(os.path.dirname(m.name), m.linkname))):
-                    raise MusiclustError(f"refusing to extract {archive.name}: entry {m.name!r} escapes {dest}")
-            tf.extractall(dest, filter="data")  # the stdlib's own safety filter, as a second line of defence
+                    raise MusiclustError(f"refusing to extract {archive.name}: entry {m.name!r} escapes the target "
+                                         f"folder")
+            tf.extractall(staging, filter="data")  # the stdlib's own safety filter, as a second line of defence
             return [m.name for m in members]
-    raise MusiclustError(f"{archive} is neither a zip nor a tar archive")
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
+        raise MusiclustError(f"{archive.name} is truncated or damaged ({str(exc).splitlines()[0][:120]}); nothing "
+                             f"was extracted (download or copy the archive again)") from None

@@ -51,7 +51,9 @@ def _is_readable(path: Path) -> str | None:
             return "no audio frames"
         return None
     except Exception as exc:  # soundfile raises LibsndfileError/RuntimeError for unreadable files
-        return f"unreadable audio ({str(exc).splitlines()[0][:200]})"
+        from ..audio_formats import unreadable_reason
+
+        return f"unreadable audio: {unreadable_reason(path, exc)}"
 
 
 def load(path: str | Path | None = None, check_readable: bool = True) -> Dataset:
@@ -130,7 +132,6 @@ def download(path: str | Path | None = None, mirrors: list[str] | None = None, f
     if marker.exists() and not force:
         log.info("GTZAN already installed in %s (use --force to redo)", root)
         return root
-    root.mkdir(parents=True, exist_ok=True)
     if from_archive is not None:
         archive = Path(from_archive)
         if not archive.is_file():

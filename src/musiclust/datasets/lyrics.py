@@ -16,12 +16,15 @@ import logging
 import os
 import re
 import unicodedata
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
+import numpy as np
 import pandas as pd
 
 from ..errors import MusiclustError
 from .base import Dataset
+from .language import with_detected_language
+from .tabular import duplicate_keys, read_table, warn_duplicates
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +38,8 @@ LANGUAGE_CODES = {"english": "en", "german": "de", "spanish": "es", "french": "f
 # Column names seen in lyrics tables in the wild -> the normalized name.
 ALIASES = {"id": "track_id", "song_id": "track_id", "track": "title", "song": "title", "song_name": "title",
            "name": "title", "text": "lyrics", "lyric": "lyrics", "lang": "language", "singer": "artist",
-           "artist_name": "artist", "filename": "track_id", "filepath": "track_id"}
+           "artist_name": "artist", "filename": "track_id", "filepath": "track_id", "path": "track_id",
+           "file": "track_id", "audio_file": "track_id", "audio_path": "track_id"}
 FETCH_HINT = "run `python download_lyrics.py --source jamendolyrics`"
 
 
@@ -64,11 +68,20 @@ def normalize_table(df: pd.DataFrame, source: str) -> pd.DataFrame:
     for col in COLUMNS:
         if col not in df.columns:
             df[col] = ""
-    df["track_id"] = df["track_id"].astype(str).map(lambda s: Path(s).stem if "." in s[-5:] else s)
+    df["track_id"] = df["track_id"].astype(str).map(_id_from_path)
     df["lyrics"] = df["lyrics"].fillna("").astype(str)
     df["language"] = df["language"].map(language_code)
     df["source"] = source
     return df[COLUMNS + [c for c in df.columns if c not in COLUMNS]]
+
+
+def _id_from_path(value: str) -> str:
+    """A track id from an id that may be a path: ``bangla/song_1.mp3`` and ``song_1.mp3`` -> ``song_1``."""
+    value = value.strip()
+    name = PurePosixPath(value.replace("\\", "/")).name
+    if PurePosixPath(name).suffix.lower() in (".wav", ".au", ".flac", ".ogg", ".mp3", ".txt", ".m4a"):
+        name = PurePosixPath(name).stem
+    return name
 
 
 def load_jamendolyrics_table(root: str | Path | None = None) -> pd.DataFrame:
@@ -107,10 +120,18 @@ def attach_lyrics(dataset: Dataset, table: pd.DataFrame) -> Dataset:
     """
     tracks = dataset.tracks.copy()
     table = table.reset_index(drop=True)
-    by_id = {str(t): i for i, t in enumerate(table["track_id"])}
+    dup, dup_names = duplicate_keys(table["track_id"])
+    warn_duplicates(dup_names, "the lyrics table (column track_id)")
+    dup_skipped = [{"item": f"lyrics {table['track_id'][i]} (row {i + 2})",
+                    "reason": "duplicate key: an earlier lyrics row has the same track id (the first row wins)"}
+                   for i in np.flatnonzero(dup.to_numpy())]
+    table = table[~dup.to_numpy()].reset_index(drop=True)
+    by_id = {}
+    for i, t in enumerate(table["track_id"]):
+        by_id.setdefault(str(t), i)
     by_name = {}
     for i, t in enumerate(table["track_id"]):
-        by_name.setdefault(Path(str(t)).stem.lower(), i)
+        by_name.setdefault(_id_from_path(str(t)).lower(), i)
     by_title = {}
     if {"artist", "title"} <= set(table.columns):
         for i, (a, t) in enumerate(zip(table["artist"], table["title"])):
@@ -123,6 +144,8 @@ def attach_lyrics(dataset: Dataset, table: pd.DataFrame) -> Dataset:
         hit, how = None, ""
         if str(d["track_id"]) in by_id:
             hit, how = by_id[str(d["track_id"])], "track_id"
+        elif _id_from_path(str(d["track_id"])).lower() in by_name:
+            hit, how = by_name[_id_from_path(str(d["track_id"])).lower()], "file name"
         elif isinstance(d.get("audio_path"), str) and Path(d["audio_path"]).stem.lower() in by_name:
             hit, how = by_name[Path(d["audio_path"]).stem.lower()], "file name"
         elif {"artist", "title"} <= set(d) and _norm_key(d["artist"], d["title"]) in by_title:
@@ -135,33 +158,74 @@ def attach_lyrics(dataset: Dataset, table: pd.DataFrame) -> Dataset:
     tracks["pairing_key"] = keys_used
     label_columns = list(dataset.label_columns)
     if "language" not in tracks.columns and "language" in table.columns:
-        tracks["language"] = [table["language"][m] if m is not None else "und" for m in matches]
-        tracks["language_source"] = ["lyrics table" if m is not None else "unknown (no lyrics)" for m in matches]
+        tracks["language"] = [table["language"][m] if m is not None else "unknown" for m in matches]
+        tracks["language_source"] = ["lyrics table" if m is not None else "unknown" for m in matches]
         label_columns.append("language")
     used = {m for m in matches if m is not None}
     lyrics_only = [i for i in range(len(table)) if i not in used]
-    skipped = dataset.skipped + [{"item": f"lyrics {table['track_id'][i]}",
+    skipped = dataset.skipped + dup_skipped + [{"item": f"lyrics {table['track_id'][i]}",
                                   "reason": "lyrics only: no audio track with the same id, file name or artist+title"}
                                  for i in lyrics_only]
     n_matched = len(used)
     info = {**dataset.info, "pairing": {"matched": n_matched, "audio_only": len(tracks) - sum(
-        m is not None for m in matches), "lyrics_only": len(lyrics_only),
+        m is not None for m in matches), "lyrics_only": len(lyrics_only), "duplicate_keys": len(dup_names),
         "keys": {k: keys_used.count(k) for k in ("track_id", "file name", "artist+title") if k in keys_used}}}
     log.info("lyrics pairing: %s", info["pairing"])
     return Dataset(dataset.name, tracks, label_columns, dataset.primary_label, dataset.description,
                    dataset.features, skipped, info)
 
 
-def read_lyrics_table(path: str | Path) -> pd.DataFrame:
-    """A normalized lyrics table from a CSV file (as written by `download`, or any CSV with a lyrics column)."""
+def read_lyrics_table(path: str | Path, encoding: str | None = None) -> pd.DataFrame:
+    """A normalized lyrics table from a CSV/TSV file (as written by `download`, or any table with a lyrics column)."""
     path = Path(path)
     if not path.is_file():
         raise MusiclustError(f"lyrics table {path} does not exist: {FETCH_HINT} or pass an existing CSV")
-    try:
-        df = pd.read_csv(path, keep_default_na=False)
-    except Exception as exc:
-        raise MusiclustError(f"cannot read {path} as CSV: {str(exc).splitlines()[0]}") from None
-    return normalize_table(df, path.stem)
+    return normalize_table(read_table(path, encoding, what="lyrics table"), path.stem)
+
+
+def load_lyrics_dataset(path: str | Path | None = None, label_columns: list[str] | None = None,
+                        encoding: str | None = None) -> Dataset:
+    """The ``lyrics`` dataset: a table of lyrics without audio; its features are the lyrics features.
+
+    Labels: ``label_columns`` (default: ``language`` and ``genre`` where the table has values in them). Without a
+    language column, languages are detected. Rows without lyric text and later rows with a duplicate id are skipped.
+    """
+    if path is None:
+        raise MusiclustError("the lyrics dataset needs --data-path TABLE (a CSV/TSV with a lyrics column)")
+    path = Path(path)
+    raw = read_table(path, encoding, what="lyrics table")
+    given_language = bool({"language", "lang"} & {c.strip().lower() for c in raw.columns})
+    table = normalize_table(raw, path.stem)
+    if not given_language:
+        table = table.drop(columns=["language"])  # none given: detected below, and marked so
+    if label_columns:
+        # a requested language column that the table lacks is detected from the lyrics below
+        missing = [c for c in label_columns if c not in table.columns and c != "language"]
+        if missing:
+            raise MusiclustError(f"{path.name} has no label column {missing}; its columns are {list(raw.columns)}")
+        labels = [c for c in label_columns if c in table.columns]
+    else:
+        labels = [c for c in ("language", "genre") if c in table.columns and (table[c].astype(str).str.strip() != "").any()]
+    skipped = []
+    dup, dup_names = duplicate_keys(table["track_id"])
+    warn_duplicates(dup_names, f"lyrics table {path.name} (column track_id)")
+    for i in np.flatnonzero(dup.to_numpy()):
+        skipped.append({"item": f"row {i + 2} ({table['track_id'][i]})",
+                        "reason": "duplicate key: an earlier row has the same track id (the first row wins)"})
+    empty = table["lyrics"].str.strip() == ""
+    for i in np.flatnonzero((empty & ~dup).to_numpy()):
+        skipped.append({"item": f"row {i + 2} ({table['track_id'][i]})", "reason": "no lyric text"})
+    tracks = table[~dup & ~empty].reset_index(drop=True)
+    if len(tracks) < 2:
+        raise MusiclustError(f"{path.name} has fewer than 2 rows with lyric text")
+    tracks["has_lyrics"] = True
+    if "language" in tracks.columns:
+        tracks["language"] = tracks["language"].replace({"und": "unknown"})
+        tracks["language_source"] = "table"
+    for c in labels:
+        tracks[c] = tracks[c].astype(str)
+    return with_detected_language(tracks, [c for c in labels if c in tracks.columns], "lyrics",
+                                  f"Lyrics table {path.name}: {len(tracks)} songs' lyrics, no audio.", skipped)
 
 
 def load_jamendolyrics(path: str | Path | None = None) -> Dataset:

@@ -39,7 +39,9 @@ def decode(path: str, sr: int = SAMPLE_RATE, max_seconds: float | None = None) -
             frames = -1 if max_seconds is None else int(np.ceil(max_seconds * orig_sr))
             y = f.read(frames=frames, dtype="float32", always_2d=True)
     except Exception as exc:  # libsndfile reports format errors as RuntimeError/LibsndfileError
-        raise AudioDecodeError(f"unreadable audio: {str(exc).splitlines()[0][:200]}") from None
+        from ..audio_formats import unreadable_reason
+
+        raise AudioDecodeError(f"unreadable audio: {unreadable_reason(path, exc)}") from None
     if y.shape[0] == 0:
         raise AudioDecodeError("file contains no audio frames")
     y = y.mean(axis=1) if channels > 1 else y[:, 0]
@@ -200,6 +202,8 @@ FEATURE_SETS = {
     "logmel": logmel_patch,
 }
 PATCH_SETS = {"logmel"}
+# The shape of one clip's values in each set: a cache entry of any other shape is a miss.
+FEATURE_SHAPES = {"mfcc": (40,), "mfcc_delta": (80,), "gtzan57": (57,), "logmel": (N_MELS, LOGMEL_FRAMES)}
 
 
 FEATURE_PARAMS = {"sr": SAMPLE_RATE, "n_fft": N_FFT, "hop_length": HOP_LENGTH, "n_mels": N_MELS,

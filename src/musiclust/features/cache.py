@@ -42,15 +42,23 @@ class FeatureCache:
     def path(self, feature_set: str, key: str) -> Path:
         return self.root / feature_set / key[:2] / f"{key}.npz"
 
-    def load(self, feature_set: str, key: str) -> dict | None:
-        """The cached entry (``values``, and ``columns`` for vector sets), or None when absent or unreadable."""
+    def load(self, feature_set: str, key: str, shape: tuple[int, ...] | None = None) -> dict | None:
+        """The cached entry (``values``, and ``columns`` for vector sets), or None when absent, unreadable, or not what
+        this set holds: other keys, values not of ``shape``, non-finite values, column names not matching."""
         path = self.path(feature_set, key)
         if not path.exists():
             return None
         try:
             with np.load(path, allow_pickle=False) as npz:
                 entry = {name: npz[name] for name in npz.files}
-            if "values" not in entry or not np.isfinite(entry["values"]).all():
+            values = entry.get("values")
+            if values is None or not set(entry) <= {"values", "columns"}:
+                return None
+            if shape is not None and tuple(values.shape) != tuple(shape):
+                return None
+            if "columns" in entry and (entry["columns"].ndim != 1 or len(entry["columns"]) != values.shape[0]):
+                return None
+            if not np.isfinite(values).all():
                 return None
             return entry
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):

@@ -128,8 +128,8 @@ def extract_many(paths: list[str], feature_sets: list[str], *, n_jobs: int = -1,
             except OSError as exc:
                 errors[i] = f"cannot read file: {exc.strerror}"
                 break
-            entry = cache.load(fs, keys[fs][i])
-            if entry is None:
+            entry = cache.load(fs, keys[fs][i], audio.FEATURE_SHAPES.get(fs))
+            if entry is None or (fs not in audio.PATCH_SETS and "columns" not in entry):
                 need.append(fs)
                 continue
             # Patches are re-read from the cache when stacked, so they never all sit in memory at once.
@@ -192,7 +192,7 @@ def extract_many(paths: list[str], feature_sets: list[str], *, n_jobs: int = -1,
 def _stack(cache: FeatureCache, feature_set: str, keys: list[str]) -> np.ndarray:
     """A read-only memory map ``(n, ...)`` of cached patches, written row by row (reused when identical)."""
     stack_path = cache.stack_path(feature_set, keys)
-    first = cache.load(feature_set, keys[0])["values"]
+    first = cache.load(feature_set, keys[0], audio.FEATURE_SHAPES.get(feature_set))["values"]
     shape = (len(keys), *first.shape)
     if stack_path.exists():
         try:
@@ -204,7 +204,7 @@ def _stack(cache: FeatureCache, feature_set: str, keys: list[str]) -> np.ndarray
     tmp = stack_path.with_name(stack_path.name + ".part")
     stack = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=shape)
     for row, key in enumerate(keys):
-        stack[row] = cache.load(feature_set, key)["values"]
+        stack[row] = cache.load(feature_set, key, audio.FEATURE_SHAPES.get(feature_set))["values"]
     stack.flush()
     del stack
     tmp.replace(stack_path)

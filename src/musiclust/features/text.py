@@ -118,47 +118,8 @@ def fuse(blocks: dict[str, np.ndarray], weights: dict[str, float] | None = None)
     return np.hstack(out)
 
 
-def detect_languages(texts, languages: list[str] | None = None) -> list[str]:
-    """ISO 639-1 code per text by lingua (models ship in the wheel, offline); ``"und"`` when undecided or empty.
-
-    ``languages`` restricts the candidates (ISO 639-1 codes), which is faster and more accurate when known.
-    """
-    try:
-        from lingua import IsoCode639_1, LanguageDetectorBuilder
-        from lingua import Language as LinguaLanguage
-    except ImportError:
-        raise MusiclustError("language detection needs lingua: pip install lingua-language-detector") from None
-    if languages:
-        try:
-            langs = [LinguaLanguage.from_iso_code_639_1(getattr(IsoCode639_1, code.upper())) for code in languages]
-        except AttributeError as exc:
-            raise MusiclustError(f"unknown ISO 639-1 language code in {languages}: {exc}") from None
-        builder = LanguageDetectorBuilder.from_languages(*langs)
-    else:
-        builder = LanguageDetectorBuilder.from_all_languages()
-    detector = builder.with_minimum_relative_distance(0.1).build()
-    out = []
-    for t in texts:
-        t = t if isinstance(t, str) else ""
-        lang = detector.detect_language_of(t) if t.strip() else None
-        out.append(lang.iso_code_639_1.name.lower() if lang is not None else "und")
-    return out
-
-
-def ensure_language(dataset):
-    """Give a dataset with lyrics but no ``language`` column one, detected offline from the lyrics (``und`` when there
-    is no text) and recorded as detected in ``language_source``; ``language`` becomes a label column. Data that has a
-    ``language`` column keeps it untouched."""
-    from ..datasets.base import Dataset
-
-    tracks = dataset.tracks
-    if "language" in tracks.columns or "lyrics" not in tracks.columns:
-        return dataset
-    tracks = tracks.copy()
-    tracks["language"] = detect_languages(tracks["lyrics"].tolist())
-    tracks["language_source"] = "detected (lingua)"
-    return Dataset(dataset.name, tracks, [*dataset.label_columns, "language"], dataset.primary_label,
-                   dataset.description, dataset.features, dataset.skipped, dataset.info)
+# Language identification is part of assembling a dataset's labels; it lives in datasets.language.
+from ..datasets.language import detect_languages, ensure_language  # noqa: E402,F401
 
 
 def sentence_embeddings(texts, model: str, batch_size: int = 32) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,64 @@
+"""Keeping TensorFlow's C++ start-up lines (absl, "failed call to cuInit", oneDNN notices) off the user's console.
+
+They must be silenced through the environment *before* TensorFlow is first imported, in the main process and in every
+worker (workers inherit the environment). Python warnings and musiclust's own log messages are untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import tempfile
+
+
+def quiet_tensorflow() -> None:
+    """Set TensorFlow's and absl's C++ log thresholds to errors-that-stop-the-program only (a user can override)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # 3: no INFO, WARNING or ERROR lines from the C++ runtime
+    os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+
+
+# The C++ runtime's lines: absl/glog format "I0000 00:00:1712.. 123 file.cc:31] ...", the older
+# "2024-01-01 12:00:00.000000: E external/...] ...", and absl's note about logging before its initialization.
+_CPP_LINE = re.compile(r"^(?:[IWEF]\d{4} \d\d:\d\d:[\d.]+\s+\d+ \S+:\d+\]"
+                       r"|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] \S+:\d+\]"
+                       r"|WARNING: All log messages before absl::InitializeLog\(\) is called)")
+
+
+def without_cpp_log_lines(text: str) -> list[str]:
+    """The non-empty lines of ``text`` that are not TensorFlow/absl C++ log lines (Python warnings are kept)."""
+    return [ln for ln in text.splitlines() if ln.strip() and not _CPP_LINE.match(ln)]
+
+
+def import_tensorflow():
+    """Import TensorFlow (and discover its devices) with the C++ runtime's start-up lines held back.
+
+    TensorFlow >= 2.16 writes some lines ("Could not find cuda drivers", oneDNN notices, "failed call to cuInit")
+    through absl before its log level applies, so the environment alone cannot silence them. While TensorFlow loads,
+    file descriptor 2 goes to a temporary file; afterwards every line that is not such a C++ log line (a Python
+    warning, say) is written to stderr, so real warnings still reach the user.
+    """
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    quiet_tensorflow()
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            import tensorflow as tf
+
+            try:
+                tf.config.list_physical_devices()  # device discovery (where cuInit is called) happens here
+            except Exception:  # noqa: BLE001 - a machine without drivers is normal; the error line is noise
+                pass
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+        tmp.seek(0)
+        kept = without_cpp_log_lines(tmp.read().decode(errors="replace"))
+    if kept:
+        print("\n".join(kept), file=sys.stderr)
+    return tf

@@ -1,0 +1,321 @@
+"""Bad input, each case reproduced by a hostile-input session (issue 10): a clear one-line error or a recorded skip,
+never a traceback from inside a library, never lost or overwritten results."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import REPO
+from musiclust.cli import download_gtzan_main, run_experiments_main
+from musiclust.errors import MusiclustError
+
+FAST = ["--models", "raw", "--clusterers", "kmeans", "--no-plots", "--no-progress", "--no-cache", "--seeds", "0"]
+
+
+@pytest.fixture(scope="module")
+def collection(small_corpus, tmp_path_factory) -> Path:
+    """A user's flat audio folder: the 12 real pieces of the small corpus, with a metadata table beside it."""
+    root = tmp_path_factory.mktemp("collection")
+    (root / "songs").mkdir()
+    manifest = pd.read_csv(small_corpus / "manifest.csv", keep_default_na=False)
+    rows = []
+    for r in manifest.itertuples(index=False):
+        name = f"{r.track_id}.wav"
+        shutil.copyfile(Path(r.audio_path) if Path(r.audio_path).is_absolute() else small_corpus / r.audio_path,
+                        root / "songs" / name)
+        rows.append({"file": f"songs/{name}", "genre": r.style, "language": r.language, "lyrics": r.lyrics,
+                     "title": r.title})
+    pd.DataFrame(rows).to_csv(root / "meta.csv", index=False)
+    return root
+
+
+def _run(args, capsys):
+    code = run_experiments_main(args)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def _only_run(out_dir: Path) -> Path:
+    runs = [p for p in out_dir.iterdir() if p.is_dir() and p.name.startswith("folder-")]
+    assert len(runs) == 1, runs
+    return runs[0]
+
+
+# 1. Blank label cells -------------------------------------------------------------------------------------------
+def test_blank_label_cells_leave_those_tracks_out_of_that_label_only(collection, tmp_path, capsys):
+    meta = pd.read_csv(collection / "meta.csv", keep_default_na=False)
+    meta.loc[[0, 5], "genre"] = ""  # two tracks without a genre
+    meta.to_csv(tmp_path / "meta.csv", index=False)
+    out = tmp_path / "out"
+    code, _, err = _run(["--dataset", "folder", "--data-path", str(collection), "--metadata", str(tmp_path / "meta.csv"),
+                         "--output-dir", str(out), *FAST], capsys)
+    assert code == 0, err
+    run_dir = _only_run(out)
+    m = pd.read_csv(run_dir / "metrics.csv")
+    genre = m[m["target"] == "genre"].iloc[0]
+    lang = m[m["target"] == "language"].iloc[0]
+    assert genre["n_tracks"] == 12 and genre["n_labelled"] == 10 and "2 tracks without a genre label" in genre["note"]
+    assert lang["n_labelled"] == 12
+    info = json.loads((run_dir / "config.json").read_text())
+    assert info["resolved"]["unlabelled"]["genre"] == 2
+    assert sum(info["resolved"]["class_counts"]["genre"].values()) == 10
+
+
+def test_an_early_error_leaves_no_run_folder(collection, tmp_path, capsys):
+    out = tmp_path / "out"
+    code, _, err = _run(["--dataset", "folder", "--data-path", str(collection), "--metadata",
+                         str(collection / "meta.csv"), "--label-column", "mood", "--output-dir", str(out), *FAST], capsys)
+    assert code == 2 and err.count("\n") == 1 and "no label column 'mood'" in err
+    assert not [p for p in out.iterdir() if p.is_dir()] if out.exists() else True
+
+
+# 2. Single-class labels -----------------------------------------------------------------------------------------
+def test_single_class_labels_are_skipped_with_a_reason(collection, tmp_path, capsys):
+    meta = pd.read_csv(collection / "meta.csv", keep_default_na=False)
+    meta["mood"] = "calm"  # a secondary label with one class
+    meta["language"] = "und"  # language all undetermined
+    meta.to_csv(tmp_path / "meta.csv", index=False)
+    out = tmp_path / "out"
+    code, _, err = _run(["--dataset", "folder", "--data-path", str(collection), "--metadata", str(tmp_path / "meta.csv"),
+                         "--label-column", "genre", "--label-column", "mood", "--label-column", "language",
+                         "--output-dir", str(out), *FAST], capsys)
+    assert code == 0, err
+    run_dir = _only_run(out)
+    info = json.loads((run_dir / "config.json").read_text())
+    skipped = {s["label"]: s["reason"] for s in info["resolved"]["labels_skipped"]}
+    assert "single class ('calm')" in skipped["mood"] and "all blank or unknown" in skipped["language"]
+    assert info["resolved"]["label_columns"] == ["genre"]
+    assert set(pd.read_csv(run_dir / "metrics.csv")["target"]) == {"genre"}
+    report = (run_dir / "report.md").read_text()
+    assert "label `mood`: not evaluated" in report and "label `language`: not evaluated" in report
+    # a single-class primary label and nothing else: one line, no run folder
+    code, _, err = _run(["--dataset", "folder", "--data-path", str(collection), "--metadata", str(tmp_path / "meta.csv"),
+                         "--label-column", "mood", "--output-dir", str(tmp_path / "out2"), *FAST], capsys)
+    assert code == 2 and err.count("\n") == 1 and "no label column has two classes" in err
+
+
+# 3. Concurrent runs sharing results/clustering_metrics.csv ------------------------------------------------------
+def test_two_processes_appending_to_the_shared_csv_lose_no_rows(tmp_path):
+    shared = tmp_path / "clustering_metrics.csv"
+    script = (
+        "import sys, pandas as pd\n"
+        "from musiclust.experiment import append_csv_locked\n"
+        "from pathlib import Path\n"
+        "who = sys.argv[1]\n"
+        "for i in range(25):\n"
+        "    cols = {'run_id': [who] * 3, 'i': [i] * 3, 'nmi': [0.5] * 3}\n"
+        "    if who == 'b': cols['extra_' + who] = [1] * 3  # runs may differ in columns\n"
+        "    append_csv_locked(Path(sys.argv[2]), pd.DataFrame(cols))\n"
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", script, who, str(shared)]) for who in ("a", "b")]
+    assert all(p.wait(timeout=120) == 0 for p in procs)
+    df = pd.read_csv(shared)
+    assert len(df) == 150 and set(df["run_id"]) == {"a", "b"}
+    assert (df.groupby("run_id")["i"].nunique() == 25).all()
+    assert df["nmi"].eq(0.5).all()  # no junk rows, no half-written lines
+    assert not list(tmp_path.glob("*.part")) and not list(tmp_path.glob("*unreadable*"))
+
+
+# 4. Damaged archives ---------------------------------------------------------------------------------------------
+def _gtzan_like_tar(path: Path) -> None:
+    rng = np.random.default_rng(0)
+    with tarfile.open(path, "w:gz") as tf:
+        for i in range(4):
+            data = rng.bytes(200_000)  # incompressible, so truncation cuts a member
+            info = tarfile.TarInfo(f"genres/blues/blues.0000{i}.au")
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+
+
+def _zip(path: Path) -> None:
+    rng = np.random.default_rng(1)
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
+        for i in range(3):
+            zf.writestr(f"Data/genres_original/jazz/jazz.0000{i}.wav", rng.bytes(50_000))
+
+
+@pytest.mark.parametrize("kind", ["truncated tar.gz", "truncated zip", "zip with a bad CRC"])
+def test_damaged_archives_give_one_line_and_extract_nothing(kind, tmp_path, capsys):
+    if kind == "truncated tar.gz":
+        archive = tmp_path / "genres.tar.gz"
+        _gtzan_like_tar(archive)
+        archive.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
+    else:
+        archive = tmp_path / "gtzan.zip"
+        _zip(archive)
+        data = bytearray(archive.read_bytes())
+        if kind == "truncated zip":
+            data = data[: len(data) // 2]
+        else:
+            at = data.index(b"jazz.00001.wav") + len("jazz.00001.wav") + 100  # a byte inside the second member
+            data[at] ^= 0xFF
+        archive.write_bytes(bytes(data))
+    dest = tmp_path / "gtzan"
+    code = download_gtzan_main(["--from-archive", str(archive), "--dest", str(dest), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and err.startswith("error: ") and "nothing was extracted" in err
+    assert not dest.exists() or not any(dest.rglob("*")), list(dest.rglob("*"))
+    assert not list(tmp_path.glob(".*extracting*"))  # the staging folder is gone too
+
+
+def test_a_good_archive_still_extracts(tmp_path):
+    archive = tmp_path / "genres.tar.gz"
+    _gtzan_like_tar(archive)
+    from musiclust.datasets.download import extract
+
+    names = extract(archive, tmp_path / "out")
+    assert len(names) == 4 and len(list((tmp_path / "out" / "genres" / "blues").iterdir())) == 4
+
+
+# 5. Cache entries of the wrong shape or keys ---------------------------------------------------------------------
+def test_cache_entries_of_the_wrong_shape_or_keys_are_recomputed(shared_data, tmp_path):
+    from musiclust.features import audio
+    from musiclust.features.cache import FeatureCache, content_key, entry_key
+    from musiclust.features.engine import extract
+
+    clip = str(sorted((shared_data / "gtzan" / "clips").glob("*.wav"))[0])
+    cache = FeatureCache(tmp_path / "cache")
+    key = entry_key(content_key(clip), "mfcc", audio.FEATURE_PARAMS)
+    first = extract([clip], "mfcc", n_jobs=1, progress=False, cache=cache)
+    for bad in ({"values": np.zeros(7)}, {"values": np.zeros((40, 2))}, {"other": np.zeros(40)},
+                {"values": np.zeros(40), "columns": np.array(["a", "b"])}):
+        cache.save("mfcc", key, **bad)
+        again = extract([clip], "mfcc", n_jobs=1, progress=False, cache=cache)
+        assert again.n_cached == 0 and again.X.shape == (1, 40)
+        np.testing.assert_allclose(again.X, first.X)
+        assert cache.load("mfcc", key, (40,)) is not None  # the entry was rewritten correctly
+    assert extract([clip], "mfcc", n_jobs=1, progress=False, cache=cache).n_cached == 1
+
+
+# 6. Unusable --output-dir ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("where", ["file", "not writable"])
+def test_unusable_output_dir_fails_before_any_work(where, collection, tmp_path, capsys):
+    if where == "file":
+        target = tmp_path / "results.txt"
+        target.write_text("not a folder")
+    else:
+        target = Path("/proc/self/musiclust-results")  # not writable even for root
+    code, out, err = _run(["--dataset", "folder", "--data-path", str(collection), "--metadata",
+                           str(collection / "meta.csv"), "--output-dir", str(target), *FAST], capsys)
+    assert code == 2 and err.count("\n") == 1 and "--output-dir" in err
+    assert ("is a file" in err) if where == "file" else ("not writable" in err)
+    assert "pairing" not in out  # failed before loading anything
+
+
+# 7. Duplicate keys ------------------------------------------------------------------------------------------------
+def test_duplicate_metadata_keys_warn_keep_the_first_row_and_say_so(collection, tmp_path, caplog):
+    from musiclust.datasets import load_dataset
+
+    meta = pd.read_csv(collection / "meta.csv", keep_default_na=False)
+    dup = meta.iloc[[3]].assign(genre="WRONG")
+    pd.concat([meta, dup], ignore_index=True).to_csv(tmp_path / "meta.csv", index=False)
+    with caplog.at_level(logging.WARNING):
+        ds = load_dataset("folder", path=str(collection), metadata=str(tmp_path / "meta.csv"))
+    assert "duplicate key" in caplog.text and meta["file"][3] in caplog.text
+    assert len(ds) == 12 and "WRONG" not in set(ds.tracks["genre"])
+    reasons = [s["reason"] for s in ds.skipped]
+    assert len(reasons) == 1 and reasons[0].startswith("duplicate key")
+    assert ds.info["pairing"]["duplicate_keys"] == 1 and ds.info["pairing"]["metadata_without_audio"] == 0
+
+
+def test_duplicate_lyrics_keys_are_not_reported_as_lyrics_without_audio(tmp_path, caplog):
+    from musiclust.datasets.base import Dataset
+    from musiclust.datasets.lyrics import attach_lyrics, read_lyrics_table
+
+    tracks = pd.DataFrame({"track_id": ["s1", "s2"], "genre": ["a", "b"]})
+    pd.DataFrame({"track_id": ["s1", "s2", "s1"], "lyrics": ["first text", "second text", "imposter text"],
+                  "language": ["en", "en", "de"]}).to_csv(tmp_path / "lyr.csv", index=False)
+    with caplog.at_level(logging.WARNING):
+        ds = attach_lyrics(Dataset("t", tracks, ["genre"], "genre"), read_lyrics_table(tmp_path / "lyr.csv"))
+    assert "duplicate key" in caplog.text and "s1" in caplog.text
+    assert ds.tracks["lyrics"].tolist() == ["first text", "second text"]
+    assert [s["reason"][:13] for s in ds.skipped] == ["duplicate key"]
+    assert ds.info["pairing"]["lyrics_only"] == 0
+
+
+# 8. Lyrics-table ids that are paths ------------------------------------------------------------------------------
+def test_lyrics_ids_that_are_paths_match_track_ids_by_stem(tmp_path):
+    from musiclust.datasets.base import Dataset
+    from musiclust.datasets.lyrics import attach_lyrics, read_lyrics_table
+
+    tracks = pd.DataFrame({"track_id": ["song_1", "song_2", "song_3"], "genre": ["a", "b", "a"]})
+    pd.DataFrame({"path": ["bangla/song_1.mp3", "english\\song_2.MP3", "other/song_9.mp3"],
+                  "lyrics": ["আমার সোনার বাংলা", "hello world", "nobody's"]}).to_csv(tmp_path / "l.csv", index=False)
+    ds = attach_lyrics(Dataset("t", tracks, ["genre"], "genre"), read_lyrics_table(tmp_path / "l.csv"))
+    assert ds.tracks["lyrics"].tolist() == ["আমার সোনার বাংলা", "hello world", ""]
+    assert ds.info["pairing"]["matched"] == 2 and ds.info["pairing"]["lyrics_only"] == 1
+
+
+# 9. summary.csv counts -------------------------------------------------------------------------------------------
+def test_summary_counts_finite_seeds_and_degenerate_clusterings():
+    from musiclust.evaluation import summarize
+
+    metrics = pd.DataFrame({
+        "representation": ["raw"] * 3, "clusterer": ["dbscan"] * 3, "seed": [0, 1, 2], "target": ["genre"] * 3,
+        "k": [np.nan] * 3, "n_clusters_found": [3, 1, 0], "noise_fraction": [0.1, 0.2, 1.0],
+        "nmi": [0.4, np.nan, np.nan], "ari": [0.2, np.nan, np.nan], "note": ["", "only one", "all noise"]})
+    s = summarize(metrics).iloc[0]
+    assert s["n_seeds"] == 1 and s["n_degenerate"] == 2 and s["nmi_mean"] == pytest.approx(0.4)
+
+
+# 10. Random bytes named .wav -------------------------------------------------------------------------------------
+def test_random_bytes_named_wav_are_skipped_as_not_audio(collection, tmp_path, capsys):
+    from musiclust.features import audio
+
+    junk = tmp_path / "junk.wav"
+    junk.write_bytes(np.random.default_rng(0).bytes(4096).replace(b"\xff", b"\x00"))
+    with pytest.raises(audio.AudioDecodeError, match="not a recognised audio format"):
+        audio.decode(str(junk))
+    folder = tmp_path / "coll"
+    shutil.copytree(collection, folder)
+    shutil.copyfile(junk, folder / "songs" / "junk.wav")
+    meta = pd.read_csv(folder / "meta.csv", keep_default_na=False)
+    extra = meta.iloc[[0]].assign(file="songs/junk.wav")
+    pd.concat([meta, extra], ignore_index=True).to_csv(folder / "meta.csv", index=False)
+    code, _, err = _run(["--dataset", "folder", "--data-path", str(folder), "--metadata", str(folder / "meta.csv"),
+                         "--output-dir", str(tmp_path / "out"), *FAST], capsys)
+    assert code == 0, err
+    skipped = pd.read_csv(_only_run(tmp_path / "out") / "skipped.csv")
+    row = skipped[skipped["item"].str.endswith("junk.wav")].iloc[0]
+    assert "not a recognised audio format" in row["reason"] and "regular file" not in row["reason"]
+
+
+# 11. No TensorFlow C++ chatter -----------------------------------------------------------------------------------
+def test_cpp_log_lines_are_filtered_and_python_warnings_kept():
+    from musiclust.logs import without_cpp_log_lines
+
+    text = ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+            "I0000 00:00:1795757239.958362    6778 cudart_stub.cc:31] Could not find cuda drivers on your machine.\n"
+            "E0000 00:00:1712345678.123456   12345 cuda_driver.cc:152] failed call to cuInit: UNKNOWN ERROR (303)\n"
+            "2024-03-01 10:00:00.000000: E external/local_xla/xla/stream_executor/cuda/cuda_driver.cc:282] failed "
+            "call to cuInit: UNKNOWN ERROR (303)\n"
+            "/x/y.py:3: UserWarning: a real warning\n")
+    assert without_cpp_log_lines(text) == ["/x/y.py:3: UserWarning: a real warning"]
+
+
+@pytest.mark.slow
+def test_a_normal_run_prints_no_tensorflow_cpp_lines(collection, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "ABSL_", "GRPC_"))}
+    proc = subprocess.run([sys.executable, str(REPO / "run_experiments.py"), "--dataset", "folder", "--data-path",
+                           str(collection), "--metadata", str(collection / "meta.csv"), "--models", "raw", "ae",
+                           "--clusterers", "kmeans", "--seeds", "0", "--epochs", "2", "--no-plots", "--no-cache",
+                           "--output-dir", str(tmp_path / "out")], capture_output=True, text=True, env=env,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    everything = proc.stdout + proc.stderr
+    for noise in ("cuInit", "absl", "cudart_stub", "oneDNN", "I0000", "E0000", "W0000"):
+        assert noise not in everything, noise
+    assert "results written to" in proc.stdout
