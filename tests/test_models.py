@@ -70,6 +70,52 @@ def test_convvae_on_patches_including_a_memory_map(tmp_path, monkeypatch, stream
     assert abs(rec.mean() - P.mean()) < 5  # decoded back to the data's own scale
 
 
+def test_convvae_crops_and_the_track_mean_encoding():
+    from musiclust.models.data import CropBatches
+
+    rng = np.random.default_rng(0)
+    clips = (rng.normal(size=(12, 32, 96)) - 40).astype(np.float32)
+    batches = CropBatches(clips, np.arange(10), crop=32, crops_per_track=10, batch_size=16, mean=-40.0, std=1.0,
+                          seed=0)
+    assert len(batches.pairs) == 100 and np.bincount(batches.pairs[:, 0]).tolist() == [10] * 10
+    assert batches.pairs[:, 1].max() <= 96 - 32 and len(np.unique(batches.pairs[:, 1])) > 10  # random offsets
+    (first,) = batches[0]
+    assert first["audio"].shape == (16, 32, 32)
+    before = batches.pairs.copy()
+    batches.on_epoch_end()
+    assert not np.array_equal(before, batches.pairs)  # new crops every epoch
+    m = LatentModel("convvae", seed=0, crop_frames=32, crops_per_track=10, **FAST).fit(clips)
+    Z = m.encode(clips)
+    assert Z.shape == (12, 4)
+    # a track's latent is the mean of the latent means of its three non-overlapping 32-frame crops
+    per_crop = [m.encode(np.ascontiguousarray(clips[:, :, o:o + 32])) for o in (0, 32, 64)]
+    np.testing.assert_allclose(Z, np.mean(per_crop, axis=0), rtol=1e-4, atol=1e-5)
+    assert m.reconstruct(clips[:2, :, :32]).shape == (2, 32, 32)
+    with pytest.raises(MusiclustError, match="at least 32 frames"):
+        m.encode(clips[:, :, :16])
+
+
+@pytest.mark.slow
+def test_convvae_reconstructs_real_crops_better_than_the_mean_spectrum(shared_data):
+    """The old ConvVAE (one time-averaged patch per track) reconstructed the mean spectrum. On 3-s crops of real songs
+    it must do better than that on crops it never trained on, for either decoder variance."""
+    from musiclust.features import audio
+
+    songs = sorted((shared_data / "hybrid_songs" / "audio").glob("*.mp3"))[:48]
+    if len(songs) < 48:
+        pytest.skip("hybrid_songs audio is not present")
+    S = np.stack([audio.logmel_full(audio.ClipSpectra(audio.decode(str(p), max_seconds=12)[0]), seconds=12)
+                  for p in songs])  # (48, 128, 517)
+    train, held_out = S[:40], np.ascontiguousarray(S[40:, :, 200:328])
+    mean_spectrum = train.mean(axis=(0, 2), keepdims=True)
+    baseline = float(np.mean((held_out - mean_spectrum) ** 2))
+    for likelihood in ("calibrated", "unit"):
+        m = LatentModel("convvae", latent_dim=16, epochs=25, batch_size=32, patience=50, kl_warmup_epochs=3,
+                        likelihood=likelihood, seed=0).fit(train)
+        error = float(np.mean((m.reconstruct(held_out) - held_out) ** 2))
+        assert error < 0.8 * baseline, (likelihood, error, baseline)
+
+
 def test_a_few_epochs_lower_the_loss_on_real_features(shared_data):
     import pandas as pd
 
@@ -139,3 +185,36 @@ def test_early_stopping_waits_for_the_end_of_the_kl_warm_up():
     params = {**FAST, "epochs": 12, "patience": 1, "kl_warmup_epochs": 6}
     m = LatentModel("vae", seed=0, **params).fit(X)
     assert len(m.history_["loss"]) > 6
+
+
+@pytest.mark.slow
+def test_multimodal_both_experts_matter_on_real_songs(shared_data):
+    """On 60 real English/German songs: the lyrics expert alone separates the two languages, the audio expert alone
+    does not, masking the lyrics changes the joint latent, and the fused expert latents keep the language."""
+    import pandas as pd
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import normalized_mutual_info_score as nmi
+    from sklearn.preprocessing import StandardScaler
+
+    from musiclust.features import audio
+    from musiclust.features.text import lyrics_features
+
+    root = shared_data / "hybrid_songs"
+    if not (root / "songs.csv").exists():
+        pytest.skip("hybrid_songs is not present")
+    songs = pd.read_csv(root / "songs.csv")
+    songs = pd.concat([songs[songs["language"] == lang].head(30) for lang in ("en", "de")], ignore_index=True)
+    X = np.stack([audio.compute(audio.decode(str(root / f), max_seconds=15)[0], "mfcc")[0] for f in songs["audio_file"]])
+    X = StandardScaler().fit_transform(X)
+    L, mask = lyrics_features(songs["lyrics"].tolist(), dim=16, seed=0)
+    lang = songs["language"].to_numpy()
+    m = LatentModel("multimodal", latent_dim=8, hidden=(64, 32), epochs=60, batch_size=16, patience=15,
+                    kl_warmup_epochs=5, seed=0).fit(X, lyrics=L, lyrics_mask=mask)
+    experts = m.encode_experts(X, lyrics=L, lyrics_mask=mask)
+    km = lambda Z: KMeans(2, n_init=10, random_state=0).fit_predict(Z)  # noqa: E731
+    assert nmi(lang, km(experts["lyrics"])) > 0.8
+    assert nmi(lang, km(experts["audio"])) < 0.3
+    joint = m.encode(X, lyrics=L, lyrics_mask=mask)
+    no_lyrics = m.encode(X, lyrics=L, lyrics_mask=np.zeros(len(X), bool))
+    assert np.abs(joint - no_lyrics).mean() > 0.1  # the lyrics expert moves the latent
+    np.testing.assert_allclose(no_lyrics, experts["audio"], atol=1e-5)  # without lyrics only the audio expert speaks

@@ -77,7 +77,7 @@ def experiment_parser() -> argparse.ArgumentParser:
     p.add_argument("--beta", type=float, help="KL weight for every VAE (default: 1, and 4 for beta_vae)")
     p.add_argument("--condition-column", help="column the CVAE is conditioned on (default language)")
     p.add_argument("--quick", action="store_true",
-                   help="a fast smoke run: one seed, 15 epochs, 12 pieces per style of the default corpus")
+                   help="a fast smoke run: one seed, 15 epochs (ConvVAE 4), 12 pieces per style of the default corpus")
     p.add_argument("--report-only", metavar="RUN_DIR", help="rebuild the report of a finished run folder and exit")
     p.add_argument("--output-dir", help="where run folders are created (default results/)")
     p.add_argument("--run-name", help="prefix of the run folder name (default: the dataset name)")
@@ -98,7 +98,7 @@ def _k_value(text: str):
 
 
 # What --quick changes (values given explicitly on the command line still win).
-QUICK = {"seeds": [0], "epochs": 15, "patience": 5, "n_per_class": 12}
+QUICK = {"seeds": [0], "epochs": 15, "conv_epochs": 4, "patience": 5, "n_per_class": 12}
 
 
 def config_from_args(args: argparse.Namespace):
@@ -120,6 +120,7 @@ def config_from_args(args: argparse.Namespace):
     if args.quick:
         config.quick = True
         config.seeds, config.epochs, config.patience = QUICK["seeds"], QUICK["epochs"], QUICK["patience"]
+        config.conv_epochs = QUICK["conv_epochs"]
         # only the default corpus shrinks; a corpus the user points at keeps its own size
         if ds.name == "corpus" and args.n_per_class is None and ds.n_per_class is None and ds.path is None:
             ds.n_per_class = QUICK["n_per_class"]

@@ -47,6 +47,7 @@ class ExperimentConfig:
     latent_dim: int = 16  # PCA components / model latent size
     condition_column: str = "language"  # what the CVAE is conditioned on (never the evaluated label, or it says so)
     epochs: int = 40  # maximum epochs; early stopping on the validation loss usually ends training sooner
+    conv_epochs: int = 10  # ConvVAE epochs: each sees 10 random 3-s crops of every clip (10x a dense epoch's data)
     batch_size: int = 32
     learning_rate: float = 1e-3
     patience: int = 10  # early-stopping patience (epochs without validation improvement)
@@ -81,11 +82,19 @@ class ExperimentConfig:
             raise MusiclustError(f"unknown dataset config key(s) {bad}; known keys: {sorted(ds_known)}")
         return cls(dataset=DatasetConfig(**ds), **data)
 
-    def model_params(self) -> dict:
-        """Keyword arguments for `models.LatentModel`, from this config."""
-        return {"latent_dim": self.latent_dim, "hidden": tuple(self.hidden), "beta": self.beta,
-                "epochs": self.epochs, "batch_size": self.batch_size, "learning_rate": self.learning_rate,
-                "patience": self.patience, "kl_warmup_epochs": self.kl_warmup_epochs}
+    def model_params(self, name: str | None = None) -> dict:
+        """Keyword arguments for `models.LatentModel` ``name``, from this config.
+
+        The ConvVAE trains on 10 crops per clip per epoch, so it gets ``conv_epochs`` epochs of batches of 64 crops
+        and a KL warm-up of a third of them.
+        """
+        params = {"latent_dim": self.latent_dim, "hidden": tuple(self.hidden), "beta": self.beta,
+                  "epochs": self.epochs, "batch_size": self.batch_size, "learning_rate": self.learning_rate,
+                  "patience": self.patience, "kl_warmup_epochs": self.kl_warmup_epochs}
+        if name == "convvae":
+            params.update(epochs=self.conv_epochs, batch_size=64,
+                          kl_warmup_epochs=min(self.kl_warmup_epochs, max(1, self.conv_epochs // 3)))
+        return params
 
     @classmethod
     def from_file(cls, path: str | Path) -> "ExperimentConfig":

@@ -205,10 +205,14 @@ def _representations(config, inputs, run_dir, progress, extra_model_params=None)
     from tqdm.auto import tqdm
 
     results, skipped = {}, []
-    params = {"latent_dim": config.latent_dim, "model": {**config.model_params(), **(extra_model_params or {})}}
     n_train = len(inputs.audio) - int(round(len(inputs.audio) * 0.1))
-    if params["model"]["batch_size"] > n_train:  # small collections: one batch holds the whole training split
-        params["model"]["batch_size"] = max(1, n_train)
+
+    def params_for(name: str) -> dict:
+        model = {**config.model_params(name), **(extra_model_params or {})}
+        if name != "convvae" and model["batch_size"] > n_train:  # small collections: one batch holds the training split
+            model["batch_size"] = max(1, n_train)
+        return {"latent_dim": config.latent_dim, "model": model}
+
     models_dir = run_dir / "models"
     jobs = []
     for name in config.representations:
@@ -223,7 +227,7 @@ def _representations(config, inputs, run_dir, progress, extra_model_params=None)
                 jobs.append((name, seed))
             else:
                 t0 = time.perf_counter()
-                rep = spec.build(inputs, params, seed)
+                rep = spec.build(inputs, params_for(name), seed)
                 results[(name, seed)] = {"Z": rep.Z, "rows": rep.rows, "note": rep.note, "history": None,
                                          "model_path": None, "seconds": time.perf_counter() - t0}
     if jobs:
@@ -234,7 +238,7 @@ def _representations(config, inputs, run_dir, progress, extra_model_params=None)
         n_jobs = min(len(jobs), os.cpu_count() or 1) if config.n_jobs == -1 else max(1, min(config.n_jobs, len(jobs)))
         # Each model trains in its own process (small Keras models do not use two cores well on their own).
         out = Parallel(n_jobs=n_jobs, return_as="generator")(
-            delayed(_fit_model_representation)(name, seed, inputs, params, str(models_dir), n_jobs > 1)
+            delayed(_fit_model_representation)(name, seed, inputs, params_for(name), str(models_dir), n_jobs > 1)
             for name, seed in jobs)
         for key, res in zip(jobs, tqdm(out, total=len(jobs), desc="training models", unit="model",
                                        disable=not progress)):
@@ -261,12 +265,12 @@ def _features(dataset, config, progress) -> tuple:
         return dataset, L, None, "lyrics", 0, [], f"lyrics features ({L.shape[1]}-D TF-IDF + SVD)"
     needs_logmel = (dataset.features is None
                     and any("logmel" in REPRESENTATIONS[r].requires for r in config.representations))
-    sets = [config.features] + (["logmel"] if needs_logmel else [])
+    sets = [config.features] + (["logmel_full"] if needs_logmel else [])
     fms = build_features_many(dataset, sets, n_jobs=config.n_jobs, progress=progress, cache_dir=config.cache_dir,
                               dask_scheduler=config.dask_scheduler)
     fm = fms[config.features]
     X = StandardScaler().fit_transform(fm.X)
-    return (fm.dataset, X, fms.get("logmel"), fm.feature_set, fm.n_cached, fm.notes,
+    return (fm.dataset, X, fms.get("logmel_full"), fm.feature_set, fm.n_cached, fm.notes,
             f"standardized {fm.feature_set} features ({X.shape[1]}-D)")
 
 

@@ -105,9 +105,13 @@ def write_figures(run_dir: Path, config, dataset, inputs, reps: dict, metrics, s
             if name == "multimodal":
                 kw.update(lyrics=inputs.lyrics[examples], lyrics_mask=inputs.lyrics_mask[examples])
             if name == "convvae":
-                originals = np.asarray(inputs.logmel[examples])
-                fig = logmel_reconstruction_figure(originals, model.reconstruct(originals),
-                                                   names, "ConvVAE: log-mel originals and reconstructions")
+                # the middle 3-s crop of each example, at the resolution the model sees
+                crop = model.crop_
+                start = max(0, (inputs.logmel.shape[2] - crop) // 2)
+                originals = np.asarray(inputs.logmel[examples][:, :, start:start + crop])
+                fig = logmel_reconstruction_figure(originals, model.reconstruct(originals), names,
+                                                   f"ConvVAE: {crop}-frame log-mel crops (3 s) and their "
+                                                   f"reconstructions")
                 written.append(_save(fig, fig_dir / "reconstruction_convvae.png"))
             else:
                 fig = feature_reconstruction_figure(X[examples], model.reconstruct(X[examples], **kw), names,

@@ -87,6 +87,16 @@ def _model(name):
             kw.update(lyrics=inputs.lyrics, lyrics_mask=inputs.lyrics_mask)
         model.fit(X, **kw)
         note = f"conditioned on '{inputs.condition_column}'" if name == "cvae" else ""
+        if name == "multimodal":
+            # Each expert's own latent, fused with the same explicit variance shares as audio_lyrics. The product of
+            # experts alone mixes a clean language bit from the lyrics with the audio's own factors at the same
+            # scale, so K-Means split it along whichever came first (language NMI 0.18 over 5 seeds on real
+            # English/German songs, against 0.94 for the fused experts; benchmarks/bench_quality.py).
+            experts = model.encode_experts(X, **kw)
+            w = inputs.modality_weights
+            return Representation(fuse(experts, w), model=model,
+                                  note=f"audio and lyrics experts' latents fused, variance shares audio {w['audio']}: "
+                                       f"lyrics {w['lyrics']}")
         return Representation(model.encode(X, **kw), model=model, note=note)
 
     return build
@@ -104,7 +114,9 @@ REPRESENTATIONS: dict[str, RepresentationSpec] = {s.name: s for s in (
     RepresentationSpec("beta_vae", "Beta-VAE, beta = 4 (Higgins et al. 2017)", _model("beta_vae")),
     RepresentationSpec("cvae", "conditional VAE (Sohn et al. 2015)", _model("cvae"), ("audio", "condition")),
     RepresentationSpec("convvae", "convolutional VAE on log-mel patches", _model("convvae"), ("logmel",)),
-    RepresentationSpec("multimodal", "audio+lyrics VAE, product of experts", _model("multimodal"),
+    RepresentationSpec("multimodal", "audio+lyrics VAE: product of experts trained with the sub-sampled ELBO and "
+                                     "calibrated per-modality variances; each expert's latent, variance-balanced",
+                       _model("multimodal"),
                        ("audio", "lyrics")),
     RepresentationSpec("gmmvae", "VAE with a Gaussian-mixture prior (VaDE)", _model("gmmvae")),
 )}

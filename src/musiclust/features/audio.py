@@ -194,16 +194,32 @@ def logmel_patch(c: ClipSpectra, n_frames: int = LOGMEL_FRAMES, seconds: float =
     return np.add.reduceat(S, edges[:-1], axis=1) / np.diff(edges)[None, :]
 
 
+LOGMEL_FULL_FRAMES = int(np.ceil(LOGMEL_SECONDS * SAMPLE_RATE / HOP_LENGTH))  # 1292 frames of 23 ms
+
+
+def logmel_full(c: ClipSpectra, seconds: float = LOGMEL_SECONDS) -> np.ndarray:
+    """``logmel_full``: the 128-band log-mel spectrogram at the full frame rate (hop 512, 23 ms), ``(128, 1292)``
+    float32 for ``seconds`` = 30 s, cut or padded with its floor (silence). The ConvVAE trains on 128-frame (3-s)
+    crops of it, where onsets and harmonics are still visible."""
+    target = int(np.ceil(seconds * c.sr / c.hop_length))
+    S = c.log_mel
+    if S.shape[1] < target:
+        S = np.pad(S, ((0, 0), (0, target - S.shape[1])), constant_values=float(S.min()))
+    return np.ascontiguousarray(S[:, :target], dtype=np.float32)
+
+
 # Feature sets by name: ClipSpectra -> named values (vectors) or an array (patches). A new set is one entry.
 FEATURE_SETS = {
     "mfcc": mfcc_set,
     "mfcc_delta": mfcc_delta_set,
     "gtzan57": gtzan57_set,
     "logmel": logmel_patch,
+    "logmel_full": logmel_full,
 }
-PATCH_SETS = {"logmel"}
+PATCH_SETS = {"logmel", "logmel_full"}
 # The shape of one clip's values in each set: a cache entry of any other shape is a miss.
-FEATURE_SHAPES = {"mfcc": (40,), "mfcc_delta": (80,), "gtzan57": (57,), "logmel": (N_MELS, LOGMEL_FRAMES)}
+FEATURE_SHAPES = {"mfcc": (40,), "mfcc_delta": (80,), "gtzan57": (57,), "logmel": (N_MELS, LOGMEL_FRAMES),
+                  "logmel_full": (N_MELS, LOGMEL_FULL_FRAMES)}
 
 
 FEATURE_PARAMS = {"sr": SAMPLE_RATE, "n_fft": N_FFT, "hop_length": HOP_LENGTH, "n_mels": N_MELS,

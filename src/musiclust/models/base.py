@@ -14,6 +14,9 @@ import numpy as np
 
 from ..errors import MusiclustError
 
+# Fitted state saved beside the Keras model (JSON).
+STATE_ATTRS = ("condition_categories_", "lyrics_dim_", "lyrics_mean_", "lyrics_std_", "patch_mean_", "patch_std_")
+
 # Log-mel stacks up to this size are trained from memory; larger ones stream from their memory map batch by batch.
 IN_MEMORY_BYTES = 512 * 2**20
 
@@ -30,6 +33,7 @@ class ModelSpec:
     multimodal: bool = False
     mixture_prior: bool = False
     conv: bool = False
+    likelihood: str = "unit"  # "calibrated": sigma-VAE decoder variances (Rybkin et al. 2021), see models.vae
 
 
 MODELS: dict[str, ModelSpec] = {s.name: s for s in (
@@ -37,8 +41,12 @@ MODELS: dict[str, ModelSpec] = {s.name: s for s in (
     ModelSpec("vae", "VAE, beta = 1 (Kingma & Welling 2014)"),
     ModelSpec("beta_vae", "Beta-VAE, beta = 4 (Higgins et al. 2017)", beta=4.0),
     ModelSpec("cvae", "conditional VAE (Sohn et al. 2015), condition fed to encoder and decoder", conditional=True),
-    ModelSpec("convvae", "convolutional VAE on 128x128 log-mel patches", conv=True),
-    ModelSpec("multimodal", "audio + lyrics VAE, product of experts (Wu & Goodman 2018)", multimodal=True),
+    ModelSpec("convvae", "convolutional VAE on 3-s log-mel crops (128 bands x 128 frames), calibrated decoder "
+                         "(Rybkin et al. 2021); a track is the mean of its crops' latents", conv=True,
+              likelihood="calibrated"),
+    ModelSpec("multimodal", "audio + lyrics VAE, product of experts with the sub-sampled ELBO (Wu & Goodman 2018) "
+                            "and calibrated per-modality variances (Rybkin et al. 2021)", multimodal=True,
+              likelihood="calibrated"),
     ModelSpec("gmmvae", "VAE with a Gaussian-mixture prior (VaDE, Jiang et al. 2017)", mixture_prior=True),
 )}
 
@@ -73,7 +81,8 @@ class LatentModel:
     def __init__(self, name: str = "vae", latent_dim: int = 16, hidden: tuple[int, ...] = (256, 128),
                  beta: float | None = None, epochs: int = 100, batch_size: int = 64, learning_rate: float = 1e-3,
                  validation_split: float = 0.1, patience: int = 15, kl_warmup_epochs: int = 10,
-                 n_components: int = 10, pretrain_epochs: int = 30, seed: int = 0, verbose: int = 0):
+                 n_components: int = 10, pretrain_epochs: int = 30, crop_frames: int = 128, crops_per_track: int = 10,
+                 likelihood: str | None = None, seed: int = 0, verbose: int = 0):
         if name not in MODELS:
             raise MusiclustError(f"unknown model '{name}'; choose from {sorted(MODELS)}")
         self.name = name
@@ -88,6 +97,9 @@ class LatentModel:
         self.kl_warmup_epochs = kl_warmup_epochs
         self.n_components = n_components
         self.pretrain_epochs = pretrain_epochs
+        self.crop_frames = crop_frames
+        self.crops_per_track = crops_per_track
+        self.likelihood = likelihood  # None: the model's own ("calibrated" for convvae and multimodal, else "unit")
         self.seed = seed
         self.verbose = verbose
 
@@ -98,12 +110,19 @@ class LatentModel:
     def get_params(self) -> dict:
         return {k: getattr(self, k) for k in ("name", "latent_dim", "hidden", "beta", "epochs", "batch_size",
                                                "learning_rate", "validation_split", "patience", "kl_warmup_epochs",
-                                               "n_components", "pretrain_epochs", "seed")}
+                                               "n_components", "pretrain_epochs", "crop_frames", "crops_per_track",
+                                               "likelihood", "seed")}
 
     # --- inputs -----------------------------------------------------------------------------------------------
     def _inputs(self, X, condition=None, lyrics=None, lyrics_mask=None, fitting=False) -> dict:
         spec = self.spec
-        X = _check_matrix(X, "X", None if fitting else self.input_shape_, ndim=3 if spec.conv else 2)
+        if spec.conv:  # whole clips or crops: the mel bands must match, any length of at least one crop
+            X = _check_matrix(X, "X", None, ndim=3)
+            if not fitting and (X.shape[1] != self.input_shape_[0] or X.shape[2] < self.crop_):
+                raise MusiclustError(f"X has shape {X.shape[1:]} per track; this model needs {self.input_shape_[0]} "
+                                     f"mel bands and at least {self.crop_} frames")
+        else:
+            X = _check_matrix(X, "X", None if fitting else self.input_shape_, ndim=2)
         n = X.shape[0]
         # Patches stay as given (possibly a memory map larger than RAM); they are normalized batch by batch.
         inputs = {"audio": X if spec.conv else X.astype(np.float32)}
@@ -123,8 +142,18 @@ class LatentModel:
             if lyrics is None or lyrics_mask is None:
                 raise MusiclustError("model 'multimodal' needs lyrics features and their mask")
             lyrics = _check_matrix(lyrics, "lyrics", None if fitting else self.lyrics_dim_)
-            inputs["lyrics"] = lyrics.astype(np.float32)
-            inputs["lyrics_mask"] = np.asarray(lyrics_mask, dtype=np.float32)
+            mask = np.asarray(lyrics_mask, dtype=bool)
+            if fitting:
+                # Standardize the lyrics block as a whole on the tracks that have lyrics: centred, and scaled so its
+                # columns have unit variance on average, like the standardized audio. One scale for the block keeps
+                # the SVD's order of importance (per-column scaling would lift 31 song-specific directions to the
+                # level of the first, which carries the language).
+                present = lyrics[mask] if mask.any() else lyrics
+                self.lyrics_mean_ = present.mean(axis=0).tolist()
+                self.lyrics_std_ = float(max(np.sqrt(np.mean(np.square(present - present.mean(axis=0)))), 1e-6))
+            lyrics = (lyrics - np.asarray(self.lyrics_mean_)) / self.lyrics_std_
+            inputs["lyrics"] = np.where(mask[:, None], lyrics, 0.0).astype(np.float32)
+            inputs["lyrics_mask"] = mask.astype(np.float32)
             if len(inputs["lyrics"]) != n or len(inputs["lyrics_mask"]) != n:
                 raise MusiclustError("audio, lyrics and lyrics mask must have one row per track")
         return inputs
@@ -137,6 +166,7 @@ class LatentModel:
         cond_dim = inputs["condition"].shape[1] if "condition" in inputs else 0
         shape = tuple(inputs["audio"].shape[1:])
         if spec.conv:
+            shape = (shape[0], self.crop_)  # the network sees one crop; a track is the mean of its crops' latents
             enc = {"audio": networks.conv_encoder(shape, self.latent_dim, cond_dim=cond_dim, name="audio_encoder")}
             dec = {"audio": networks.conv_decoder(shape, self.latent_dim, cond_dim=cond_dim, name="audio_decoder")}
         else:
@@ -151,29 +181,29 @@ class LatentModel:
         beta = self.beta if self.beta is not None else spec.beta
         return VAE(enc, dec, self.latent_dim, condition_dim=cond_dim, beta=beta, deterministic=spec.deterministic,
                    n_components=self.n_components if spec.mixture_prior else 0,
-                   kl_warmup_epochs=0 if spec.deterministic else self.kl_warmup_epochs, seed=self.seed)
+                   kl_warmup_epochs=0 if spec.deterministic else self.kl_warmup_epochs, seed=self.seed,
+                   likelihood=self.likelihood or spec.likelihood, subsampled_elbo=spec.multimodal)
 
     # --- training ---------------------------------------------------------------------------------------------
     def _train(self, inputs: dict, epochs: int, callbacks: list):
         import keras
 
-        from .data import PatchBatches
-
         self.model_.compile(optimizer=keras.optimizers.Adam(self.learning_rate))
         n = len(inputs["audio"])
         n_val = int(round(n * self.validation_split)) if self.validation_split else 0
-        if self.spec.conv and inputs["audio"].nbytes <= IN_MEMORY_BYTES:
-            # Small enough to hold: normalize once and let Keras slice arrays (much less per-epoch overhead).
-            inputs = {**inputs, "audio": ((np.asarray(inputs["audio"], dtype=np.float32) - self.patch_mean_)
-                                          / self.patch_std_).astype(np.float32)}
-            return self.model_.fit(inputs, epochs=epochs, batch_size=self.batch_size, shuffle=True,
-                                   validation_split=self.validation_split, callbacks=callbacks, verbose=self.verbose)
         if self.spec.conv:
+            from .data import CropBatches, valid_frames
+
+            clips = inputs["audio"]
+            if clips.nbytes <= IN_MEMORY_BYTES:  # small enough to hold: no memory-map reads per crop
+                clips = np.asarray(clips, dtype=np.float32)
             order = np.random.default_rng(self.seed).permutation(n)
             val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
-            kw = {"mean": self.patch_mean_, "std": self.patch_std_}
-            train = PatchBatches(inputs, train_idx, self.batch_size, shuffle=True, seed=self.seed, **kw)
-            val = PatchBatches(inputs, val_idx, self.batch_size, **kw) if n_val else None
+            kw = {"crop": self.crop_, "crops_per_track": self.crops_per_track, "batch_size": self.batch_size,
+                  "mean": self.patch_mean_, "std": self.patch_std_}
+            kw["valid_frames"] = valid_frames(clips)
+            train = CropBatches(clips, train_idx, seed=self.seed, **kw)
+            val = CropBatches(clips, val_idx, seed=self.seed + 1, fixed=True, **kw) if n_val else None
             return self.model_.fit(train, validation_data=val, epochs=epochs, callbacks=callbacks,
                                    verbose=self.verbose)
         # Feature vectors: one repeated tf.data pipeline for the whole fit. Keras's own array adapter builds a new
@@ -203,11 +233,12 @@ class LatentModel:
         inputs = self._inputs(X, condition, lyrics, lyrics_mask, fitting=True)
         n = len(inputs["audio"])
         n_train = n - int(round(n * self.validation_split))
-        if n_train < self.batch_size:
+        if n_train * (self.crops_per_track if self.spec.conv else 1) < self.batch_size:
             raise MusiclustError(f"{n} tracks leave {n_train} for training, fewer than the batch size "
                                  f"{self.batch_size}: pass a smaller batch size (--batch-size)")
         self.input_shape_ = tuple(inputs["audio"].shape[1:])
         if self.spec.conv:
+            self.crop_ = min(self.crop_frames, self.input_shape_[1])
             self.patch_mean_, self.patch_std_ = _streaming_mean_std(inputs["audio"])
         if self.spec.multimodal:
             self.lyrics_dim_ = inputs["lyrics"].shape[1]
@@ -245,16 +276,55 @@ class LatentModel:
         if not hasattr(self, "model_"):
             raise MusiclustError(f"model '{self.name}' is not fitted: call fit() first")
 
-    def _encode_inputs(self, inputs: dict, batch: int = 256) -> np.ndarray:
+    def _encode_inputs(self, inputs: dict, batch: int = 256, subset: list[str] | None = None) -> np.ndarray:
+        if self.spec.conv:
+            return self._encode_clips(inputs["audio"])
         n = len(inputs["audio"])
         out = []
         for start in range(0, n, batch):
             part = {k: np.asarray(v[start:start + batch]) for k, v in inputs.items()}
             if self.spec.conv:
                 part["audio"] = ((part["audio"] - self.patch_mean_) / self.patch_std_).astype(np.float32)
-            z_mean, _ = self.model_.encode_distribution(part)
+            z_mean, _ = self.model_.encode_distribution(part, subset) if subset else \
+                self.model_.encode_distribution(part)
             out.append(np.asarray(z_mean))
         return np.concatenate(out).astype(np.float64)
+
+    def _encode_clips(self, clips, tracks_per_batch: int = 16) -> np.ndarray:
+        """ConvVAE: a track's latent is the mean of the latent means of its non-overlapping crops (``crop_`` frames
+        each, from the start; a 30-s clip has 10) that lie in its real audio, not in the padding of a short clip
+        (at least the first crop counts), ``(n, latent_dim)``."""
+        from .data import valid_frames
+
+        n_frames = clips.shape[2]
+        offsets = np.arange(0, n_frames - self.crop_ + 1, self.crop_)
+        out = []
+        for start in range(0, len(clips), tracks_per_batch):
+            part = np.asarray(clips[start:start + tracks_per_batch], dtype=np.float32)
+            crops = np.concatenate([part[:, :, o:o + self.crop_] for o in offsets])  # (w * b, mels, crop)
+            crops = ((crops - self.patch_mean_) / self.patch_std_).astype(np.float32)
+            z_mean, _ = self.model_.encode_distribution({"audio": crops})
+            z = np.asarray(z_mean).reshape(len(offsets), len(part), -1)
+            inside = offsets[:, None] + self.crop_ <= valid_frames(part)[None, :]  # (w, b)
+            inside[0] = True
+            out.append((z * inside[..., None]).sum(axis=0) / inside.sum(axis=0)[:, None])
+        return np.concatenate(out).astype(np.float64)
+
+    def encode_experts(self, X, lyrics=None, lyrics_mask=None) -> dict[str, np.ndarray]:
+        """``multimodal`` only: each expert's own posterior mean, ``{"audio": (n, d), "lyrics": (n, d)}``.
+
+        The sub-sampled ELBO trains every expert to explain all modalities alone, so each of these is a usable latent
+        by itself. Rows without lyrics have no lyrics expert: their lyrics latent is the mean of the others (neutral).
+        """
+        self._check_fitted()
+        if not self.spec.multimodal:
+            raise MusiclustError(f"model '{self.name}' has one expert; use encode()")
+        inputs = self._inputs(X, None, lyrics, lyrics_mask)
+        out = {name: self._encode_inputs(inputs, subset=[name]) for name in ("audio", "lyrics")}
+        present = inputs["lyrics_mask"] > 0
+        if present.any() and not present.all():
+            out["lyrics"][~present] = out["lyrics"][present].mean(axis=0)
+        return out
 
     def encode(self, X, condition=None, lyrics=None, lyrics_mask=None) -> np.ndarray:
         """Latent means ``(n, latent_dim)``."""
@@ -276,7 +346,7 @@ class LatentModel:
         return outs
 
     def reconstruct(self, X, condition=None, lyrics=None, lyrics_mask=None) -> np.ndarray:
-        """Audio reconstructions, same shape as ``X``."""
+        """Audio reconstructions, same shape as ``X`` (ConvVAE: ``X`` holds crops of ``crop_frames`` frames)."""
         Z = self.encode(X, condition, lyrics, lyrics_mask)
         return self.decode(Z, condition)["audio"]
 
@@ -295,7 +365,7 @@ class LatentModel:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.model_.save(path)
         state = {"params": self.get_params(), "input_shape": list(self.input_shape_)}
-        for attr in ("condition_categories_", "lyrics_dim_", "patch_mean_", "patch_std_"):
+        for attr in STATE_ATTRS:
             if hasattr(self, attr):
                 state[attr] = getattr(self, attr)
         path.with_suffix(".json").write_text(json.dumps(state, indent=2, default=float))
@@ -316,9 +386,11 @@ class LatentModel:
         self = cls(**params)
         self.model_ = keras.saving.load_model(path, compile=False)
         self.input_shape_ = tuple(state["input_shape"])
-        for attr in ("condition_categories_", "lyrics_dim_", "patch_mean_", "patch_std_"):
+        for attr in STATE_ATTRS:
             if attr in state:
                 setattr(self, attr, state[attr])
+        if self.spec.conv:
+            self.crop_ = min(self.crop_frames, self.input_shape_[1])
         return self
 
 

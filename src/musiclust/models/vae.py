@@ -13,6 +13,14 @@ vector, and a prior. Each family member is a parameter of it, not a copy:
 - Multimodal VAE: one expert per modality, fused by a product of Gaussian experts with the prior expert N(0, I)
   (Wu & Goodman 2018, MVAE): precision-weighted means. A track without lyrics simply leaves the lyrics expert out
   of the product (its mask is 0), and its lyrics reconstruction term is masked out -- no fake text enters.
+  ``subsampled_elbo=True`` trains with MVAE's sub-sampled objective (Wu & Goodman 2018, Sec. 3): the ELBO of the
+  joint posterior plus the ELBO of each expert alone, every one reconstructing every modality, so each expert is
+  informative on its own as well as in the product.
+- Calibrated decoder (sigma-VAE, Rybkin et al. 2021): ``likelihood="calibrated"`` replaces the unit variance by the
+  maximum-likelihood variance of each modality, sigma_m^2 = MSE_m over the batch, which turns modality m's Gaussian
+  negative log-likelihood into (D_m / 2) log MSE_m (+ const). Each modality then counts by its *relative* error, so
+  40 standardized audio dimensions cannot drown 32 lyrics dimensions, and the KL term is weighed against a decoder
+  variance that matches the data instead of an arbitrary 1 (a blurred mean spectrum is no longer the optimum).
 - GMM-prior VAE (VaDE, Jiang et al. 2017): p(z) = sum_c pi_c N(z; mu_c, diag sigma_c^2); the KL term becomes
   Eq. (11) of the paper with responsibilities gamma_c = q(c|x) computed from the sampled z.
 
@@ -65,7 +73,7 @@ class VAE(keras.Model):
 
     def __init__(self, encoders: dict, decoders: dict, latent_dim: int, condition_dim: int = 0, beta: float = 1.0,
                  deterministic: bool = False, n_components: int = 0, kl_warmup_epochs: int = 0, seed: int = 0,
-                 **kwargs):
+                 likelihood: str = "unit", subsampled_elbo: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.encoders = dict(encoders)
         self.decoders = dict(decoders)
@@ -77,6 +85,10 @@ class VAE(keras.Model):
         self.n_components = n_components
         self.kl_warmup_epochs = kl_warmup_epochs
         self.seed = seed
+        if likelihood not in ("unit", "calibrated"):
+            raise ValueError(f"likelihood must be 'unit' or 'calibrated', not {likelihood!r}")
+        self.likelihood = likelihood
+        self.subsampled_elbo = subsampled_elbo and len(self.modalities) > 1
         self.sampling = Sampling(seed=seed, name="sampling")
         # Current KL weight; a callback ramps it during warm-up (not trainable, saved with the model).
         self.kl_weight = self.add_weight(shape=(), initializer=keras.initializers.Constant(
@@ -99,13 +111,14 @@ class VAE(keras.Model):
             return self.encoders[name]([x, inputs["condition"]])
         return self.encoders[name](x)
 
-    def encode_distribution(self, inputs):
-        """``(z_mean, z_log_var)`` of q(z|x): one expert, or the product of all present experts and N(0, I)."""
+    def encode_distribution(self, inputs, subset=None):
+        """``(z_mean, z_log_var)`` of q(z|x): one expert, or the product of the present experts of ``subset``
+        (default: all) and N(0, I)."""
         if len(self.modalities) == 1:
             return self._expert(self.modalities[0], inputs)
         precision = ops.ones((ops.shape(inputs[self.modalities[0]])[0], self.latent_dim))  # prior expert N(0, I)
         weighted_mean = ops.zeros_like(precision)
-        for name in self.modalities:
+        for name in (subset or self.modalities):
             mu, log_var = self._expert(name, inputs)
             mask = inputs.get(f"{name}_mask")
             p = ops.exp(-log_var)
@@ -127,17 +140,31 @@ class VAE(keras.Model):
         return self.decode(z, inputs.get("condition"))
 
     # --- losses ---------------------------------------------------------------------------------------------------
-    def reconstruction_loss(self, inputs, outputs):
-        """Half the squared error summed over features (unit-variance Gaussian likelihood), masked per modality."""
+    def reconstruction_loss(self, inputs, outputs, row_weight=None):
+        """Gaussian negative log-likelihood of each modality, summed over modalities; a batch mean (scalar).
+
+        ``unit``: half the squared error summed over features (unit variance), masked per modality, averaged over the
+        batch. ``calibrated`` (sigma-VAE): (D_m / 2) log(MSE_m) per modality with MSE_m the mean squared error over
+        the batch's present rows and features. ``row_weight`` ``(batch,)`` weights rows (0 leaves a row out).
+        """
         total = 0.0
         for name, x_hat in outputs.items():
             x = ops.cast(inputs[name], x_hat.dtype)
             err = ops.square(x - x_hat)
-            err = 0.5 * ops.sum(ops.reshape(err, (ops.shape(err)[0], -1)), axis=-1)
+            err = ops.reshape(err, (ops.shape(err)[0], -1))
+            dim = ops.cast(ops.shape(err)[1], err.dtype)
+            w = ops.ones_like(err[:, 0])
             mask = inputs.get(f"{name}_mask")
             if mask is not None:
-                err = err * ops.cast(mask, err.dtype)
-            total = total + err
+                w = w * ops.cast(mask, err.dtype)
+            if row_weight is not None:
+                w = w * ops.cast(row_weight, err.dtype)
+            if self.likelihood == "calibrated":
+                mse = ops.sum(ops.sum(err, axis=-1) * w) / (ops.maximum(ops.sum(w), 1.0) * dim)
+                present = ops.cast(ops.sum(w) > 0, err.dtype)
+                total = total + present * 0.5 * dim * ops.log(mse + 1e-6)
+            else:
+                total = total + ops.sum(0.5 * ops.sum(err, axis=-1) * w) / ops.cast(ops.shape(err)[0], err.dtype)
         return total
 
     def gmm_kl(self, z, z_mean, z_log_var):
@@ -156,16 +183,30 @@ class VAE(keras.Model):
         entropy = -0.5 * ops.sum(1.0 + z_log_var, axis=-1)
         return cross + log_ratio + entropy
 
-    def compute_losses(self, inputs, training):
-        z_mean, z_log_var = self.encode_distribution(inputs)
+    def _elbo_terms(self, inputs, training, subset=None, row_weight=None):
+        """``(reconstruction, kl)`` batch means for the posterior of ``subset``'s experts (default: all)."""
+        z_mean, z_log_var = self.encode_distribution(inputs, subset)
         if self.deterministic:
             z = z_mean
             kl = ops.zeros_like(z_mean[:, 0])
         else:
             z = self.sampling([z_mean, z_log_var]) if training else z_mean
             kl = self.gmm_kl(z, z_mean, z_log_var) if self.n_components else gaussian_kl(z_mean, z_log_var)
-        recon = self.reconstruction_loss(inputs, self.decode(z, inputs.get("condition")))
-        recon, kl = ops.mean(recon), ops.mean(kl)
+        recon = self.reconstruction_loss(inputs, self.decode(z, inputs.get("condition")), row_weight)
+        if row_weight is not None:
+            w = ops.cast(row_weight, kl.dtype)
+            return recon, ops.sum(kl * w) / ops.maximum(ops.sum(w), 1.0)
+        return recon, ops.mean(kl)
+
+    def compute_losses(self, inputs, training):
+        recon, kl = self._elbo_terms(inputs, training)
+        if self.subsampled_elbo:
+            # MVAE's sub-sampled objective: each expert alone must also explain every modality. A row whose modality
+            # is missing has no such expert, so it is left out of that expert's term.
+            for name in self.modalities:
+                mask = inputs.get(f"{name}_mask")
+                r, k = self._elbo_terms(inputs, training, subset=[name], row_weight=mask)
+                recon, kl = recon + r, kl + k
         return recon + self.beta * self.kl_weight * kl, recon, kl
 
     def _update(self, loss, recon, kl):
@@ -210,7 +251,8 @@ class VAE(keras.Model):
             "decoders": {k: ser(v) for k, v in self.decoders.items()},
             "latent_dim": self.latent_dim, "condition_dim": self.condition_dim, "beta": self.beta,
             "deterministic": self.deterministic, "n_components": self.n_components,
-            "kl_warmup_epochs": self.kl_warmup_epochs, "seed": self.seed,
+            "kl_warmup_epochs": self.kl_warmup_epochs, "seed": self.seed, "likelihood": self.likelihood,
+            "subsampled_elbo": self.subsampled_elbo,
         }
 
     @classmethod
