@@ -39,7 +39,8 @@ def test_quick_run_writes_every_promised_file(quick_run):
     assert info["resolved"]["representations_run"] == ALL_REPS  # the small corpus has lyrics, audio and language
     assert info["versions"]["tensorflow"] and info["config"]["seeds"] == [0] and info["config"]["quick"]
     for name in ["config.json", "metrics.csv", "summary.csv", "latents.npz", "tracks.csv", "skipped.csv",
-                 "histories.json", "feature_notes.csv", "report.md", "report.tex"]:
+                 "histories.json", "feature_notes.csv", "report.md", "report.pdf", "report/report.tex",
+                 "clusters.csv", "embeddings_2d.npz", "explorer.html"]:
         assert (run_dir / name).is_file(), name
     for model in MODELS:
         assert (run_dir / "models" / f"{model}_seed0.keras").is_file()
@@ -89,8 +90,8 @@ def test_every_metric_cell_is_a_number_or_nan_with_a_reason(quick_run):
 def test_report_numbers_equal_the_csv_and_report_only_rebuilds_it(quick_run, capsys):
     _, run_dir = quick_run
     report = (run_dir / "report.md").read_text()
-    for section in ["## Abstract", "## Introduction", "## Related Work", "## Method", "## Experiments",
-                    "## Results", "## Discussion", "## Conclusion", "## References"]:
+    for section in ["abstract:", "# Introduction", "# Related Work", "# Method", "# Experiments", "# Results",
+                    "# Limitations", "# Conclusion", "# Appendix"]:
         assert section in report
     summary = pd.read_csv(run_dir / "summary.csv")
     table = [ln for ln in report.splitlines() if ln.startswith("| ") and " | " in ln]
@@ -98,11 +99,40 @@ def test_report_numbers_equal_the_csv_and_report_only_rebuilds_it(quick_run, cap
         expected = (f"| {r['representation']} | {r['clusterer']} | "
                     + " | ".join(fmt(r[f"{m}_mean"], r[f"{m}_std"]) for m in ("nmi", "ari", "acc", "purity")))
         assert any(ln.startswith(expected) for ln in table), expected
-    tex = (run_dir / "report.tex").read_text()
-    assert r"\begin{abstract}" in tex and r"\section{Discussion}" in tex
+    assert "{'" not in report and "': " not in report  # no Python reprs in the prose
+    info = json.loads((run_dir / "config.json").read_text())
     (run_dir / "report.md").unlink()
     code = run_experiments_main(["--report-only", str(run_dir)])
     assert code == 0 and (run_dir / "report.md").read_text() == report
+    assert info["resolved"]["representations_run"]
+
+
+def test_report_tex_for_overleaf_and_a_typeset_pdf(quick_run):
+    from pypdf import PdfReader
+
+    _, run_dir = quick_run
+    info = json.loads((run_dir / "config.json").read_text())
+    tex = (run_dir / "report" / "report.tex").read_text()
+    for part in (r"\begin{abstract}", r"\section{Introduction}", r"\section{Related Work}", r"\section{Method}",
+                 r"\section{Experiments}", r"\section{Results}", r"\section{Limitations}", r"\section{Conclusion}",
+                 r"\appendix", r"\bibliography{references}", "neurips_2024.sty", "geometry"):
+        assert part in tex, part
+    first_table = tex.split(r"\begin{longtable}")[1].split(r"\end{longtable}")[0]
+    rows = [ln for ln in first_table.splitlines() if "&" in ln and "±" in ln]
+    assert sorted(r.split("&")[0].strip().replace("\\_", "_") for r in rows) == sorted(
+        info["resolved"]["representations_run"])  # one row per representation that ran
+    assert (run_dir / "report" / "references.bib").is_file()
+    figs = {p.name for p in (run_dir / "report" / "figures").glob("*.png")}
+    assert "comparison_style.png" in figs and all(f"figures/{f}" in tex for f in ("comparison_style.png",))
+    reader = PdfReader(str(run_dir / "report.pdf"))
+    pages = [p.extract_text() for p in reader.pages]
+    appendix_page = next(i for i, t in enumerate(pages) if "Appendix: full results" in t)
+    assert appendix_page <= 8  # at most 8 pages of main text before the appendix
+    summary = pd.read_csv(run_dir / "summary.csv")
+    best = summary[summary["target"] == "style"].sort_values("nmi_mean", ascending=False).iloc[0]
+    main_text = " ".join(pages[:appendix_page])
+    assert f"{best['representation']} + {best['clusterer']}" in main_text
+    assert fmt(best["nmi_mean"], best["nmi_std"]) in main_text
 
 
 def test_seeds_runs_do_not_overwrite_and_shared_csv_accumulates(small_corpus, tmp_path, capsys):
@@ -149,6 +179,10 @@ def test_inapplicable_models_are_skipped_with_a_reason(shared_data, tmp_path, ca
     assert "no condition column" in reasons["representation cvae"]
     m = pd.read_csv(run_dir / "metrics.csv")
     assert set(m["representation"]) == {"raw"} and m["nmi"].iloc[0] > 0.2  # far above chance (~0.02)
+    report = (run_dir / "report.md").read_text()
+    named = next(ln for ln in report.splitlines() if ln.startswith("**Representations.**"))
+    assert "`raw`" in named and "convvae" not in named and "cvae" not in named  # only what ran is named
+    assert "Not run: convvae (" in report  # and what did not run is a limitation with its reason
 
 
 @pytest.mark.parametrize("args,needle", [

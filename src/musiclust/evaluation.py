@@ -103,9 +103,12 @@ def choose_k_auto(X: np.ndarray, k_range: range, seed: int) -> tuple[int, dict]:
 
 
 def score(config, dataset, reps: dict, targets: list[Target], ref_space: np.ndarray,
-          condition_column: str | None = None, model_notes: dict | None = None) -> pd.DataFrame:
-    """One row per representation x clusterer x seed x target (see README for the columns)."""
+          condition_column: str | None = None, model_notes: dict | None = None) -> tuple[pd.DataFrame, dict]:
+    """``(metrics, assignments)``: one row per representation x clusterer x seed x target (see README for the
+    columns), and each representation x clusterer's cluster of every track it covers, ``{(rep, clusterer): (rows,
+    labels)}``, from its first seed at the primary label's k (for clusters.csv, the figures and the explorer)."""
     rows = []
+    assignments = {}
     model_notes = model_notes or {}
     tracks = dataset.tracks
     ks = sorted({t.k for t in targets})
@@ -123,6 +126,9 @@ def score(config, dataset, reps: dict, targets: list[Target], ref_space: np.ndar
                     own = internal_metrics(Z, res.labels, random_state=clu_seed)
                     ref = internal_metrics(ref_space[idx], res.labels, random_state=clu_seed)
                     clusterings[k] = (res, own, ref)
+                if (name, clu_name) not in assignments:
+                    first = clusterings[targets[0].k if spec.uses_k else None][0]
+                    assignments[(name, clu_name)] = (idx, first.labels)
                 for t in targets:
                     res, own, ref = clusterings[t.k if spec.uses_k else None]
                     rows.append(_row(name, clu_name, clu_seed, t, res, own, ref, rep, idx, tracks, Z,
@@ -131,7 +137,18 @@ def score(config, dataset, reps: dict, targets: list[Target], ref_space: np.ndar
     ordered = ["representation", "clusterer", "seed", "target", "k", "n_tracks", "n_labelled", "n_clusters_found",
                "noise_fraction", "latent_dim", "fit_seconds", *INTERNAL, *[f"{m}_ref" for m in INTERNAL], *EXTERNAL,
                "note"]
-    return metrics[[c for c in ordered if c in metrics.columns]]
+    return metrics[[c for c in ordered if c in metrics.columns]], assignments
+
+
+def assignments_table(track_ids, assignments: dict) -> pd.DataFrame:
+    """``clusters.csv``: ``track_id`` and one column ``<representation>/<clusterer>`` per method (-1 = noise, empty =
+    the representation does not cover the track, e.g. lyrics without text)."""
+    out = pd.DataFrame({"track_id": np.asarray(track_ids).astype(str)})
+    for (rep, clu), (idx, labels) in assignments.items():
+        col = np.full(len(out), np.nan)
+        col[idx] = labels
+        out[f"{rep}/{clu}"] = pd.array(col, dtype="Int64")
+    return out
 
 
 def _row(name, clu_name, seed, target, res, own, ref, rep, idx, tracks, Z, uses_k, condition_column, model_note):

@@ -27,7 +27,8 @@ from .datasets import LOADERS, load_dataset
 from .datasets.base import pairing_line
 from .datasets.language import ensure_language
 from .errors import MusiclustError
-from .evaluation import resolve_targets, score, summarize
+from .evaluation import assignments_table, resolve_targets, score, summarize
+from .explorer import first_line, write_explorer
 from .features import audio as audio_features
 from .features import build_features_many
 from .features.text import has_text, lyrics_features
@@ -322,7 +323,7 @@ def run(config: ExperimentConfig, progress: bool = True) -> Path:
     t = time.perf_counter()
     model_notes = {"gmmvae": f"mixture prior with {primary.k} components (the number of classes of "
                              f"'{primary.label}', the primary label)"}
-    metrics = score(config, dataset, reps, targets, X, inputs.condition_column, model_notes)
+    metrics, assignments = score(config, dataset, reps, targets, X, inputs.condition_column, model_notes)
     timing["clustering_and_metrics"] = round(time.perf_counter() - t, 2)
     metrics.to_csv(run_dir / METRICS_CSV, index=False)
     summary = summarize(metrics)
@@ -331,7 +332,11 @@ def run(config: ExperimentConfig, progress: bool = True) -> Path:
                         **{f"{name}_seed{seed}": r["Z"] for (name, seed), r in reps.items()},
                         **{f"{name}_seed{seed}_rows": r["rows"] for (name, seed), r in reps.items()
                            if r["rows"] is not None})
-    tracks.drop(columns=[c for c in ("lyrics",) if c in tracks.columns]).to_csv(run_dir / "tracks.csv", index=False)
+    tracks_out = tracks.drop(columns=[c for c in ("lyrics",) if c in tracks.columns])
+    if "lyrics" in tracks.columns:  # the explorer shows it on hover; the full text stays out of the results
+        tracks_out["lyrics_first_line"] = [first_line(t) for t in tracks["lyrics"]]
+    tracks_out.to_csv(run_dir / "tracks.csv", index=False)
+    assignments_table(tracks["track_id"], assignments).to_csv(run_dir / "clusters.csv", index=False)
     pd.DataFrame(dataset.skipped + skipped_reps, columns=["item", "reason"]).to_csv(run_dir / "skipped.csv",
                                                                                      index=False)
     if feature_notes:  # what decoding did to each clip: original rate and channels, padding of very short clips
@@ -369,7 +374,8 @@ def run(config: ExperimentConfig, progress: bool = True) -> Path:
     if config.plots:
         from .figures import write_figures
 
-        write_figures(run_dir, config, dataset, inputs, reps, metrics, summary, histories, X, targets, k_info)
+        write_figures(run_dir, config, dataset, inputs, reps, metrics, summary, histories, X, targets, k_info,
+                      assignments)
         shared = results_root / "latent_visualization"
         shared.mkdir(parents=True, exist_ok=True)
         for png in (run_dir / "figures").glob("latent_*.png"):
@@ -380,10 +386,22 @@ def run(config: ExperimentConfig, progress: bool = True) -> Path:
     info["timing_s"] = timing
     info["finished_utc"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     (run_dir / "config.json").write_text(json.dumps(info, indent=2, ensure_ascii=False, default=str))
+    t = time.perf_counter()
+    if not (run_dir / "embeddings_2d.npz").exists():  # --no-plots: the explorer still needs its 2-D maps
+        from .figures import save_embeddings
+
+        save_embeddings(run_dir, reps, config)
+    write_explorer(run_dir)
+    timing["explorer"] = round(time.perf_counter() - t, 2)
+    info["timing_s"] = timing
+    (run_dir / "config.json").write_text(json.dumps(info, indent=2, ensure_ascii=False, default=str))
     if config.report:
         from .report import write_report
 
+        t = time.perf_counter()
         write_report(run_dir)
+        info["report_seconds"] = round(time.perf_counter() - t, 2)  # kept out of timing_s, which the report prints
+        (run_dir / "config.json").write_text(json.dumps(info, indent=2, ensure_ascii=False, default=str))
     return run_dir
 
 

@@ -16,7 +16,7 @@ from .plots import (
     feature_reconstruction_figure,
     logmel_reconstruction_figure,
     k_selection_figure,
-    metric_comparison_figure,
+    nmi_heatmap_figure,
     plt,
     training_curves_figure,
     traversal_figure,
@@ -40,8 +40,12 @@ def _examples(labels: np.ndarray, m: int = 4) -> np.ndarray:
 
 
 def write_figures(run_dir: Path, config, dataset, inputs, reps: dict, metrics, summary, histories: dict,
-                  X: np.ndarray, targets, k_info: dict) -> list[Path]:
-    """Every figure; ``targets`` are the evaluated labels (`evaluation.Target`), the first one the primary."""
+                  X: np.ndarray, targets, k_info: dict, assignments: dict) -> list[Path]:
+    """Every figure; ``targets`` are the evaluated labels (`evaluation.Target`), the first one the primary;
+    ``assignments`` the clusters of each representation x clusterer (`evaluation.score`).
+
+    The 2-D UMAP of every representation is saved to ``embeddings_2d.npz`` (``<rep>_xy``, ``<rep>_rows``: the track
+    indices plotted) for the explorer and the notebook."""
     from .evaluation import wide_summary
     from .models import LatentModel
 
@@ -60,7 +64,7 @@ def write_figures(run_dir: Path, config, dataset, inputs, reps: dict, metrics, s
         Z = reps[(name, seed)]["Z"]
         idx = reps[(name, seed)]["rows"]
         idx = idx if idx is not None else np.arange(len(tracks))
-        labels = cluster(clu, Z, k, seed).labels
+        labels = assignments[(name, clu)][1] if (name, clu) in assignments else cluster(clu, Z, k, seed).labels
         plot_idx = np.arange(len(Z))
         if len(Z) > config.plot_max_points:  # t-SNE is O(n^2) in memory: plot a seeded subsample, and say so
             plot_idx = np.sort(np.random.default_rng(seed).choice(len(Z), config.plot_max_points, replace=False))
@@ -71,6 +75,9 @@ def write_figures(run_dir: Path, config, dataset, inputs, reps: dict, metrics, s
         delayed(embed_2d)(reps[(name, seed)]["Z"][plot_idx], "tsne", seed) for name, seed, _, plot_idx, _ in plan)
     umap = [embed_2d(reps[(name, seed)]["Z"][plot_idx], "umap", seed) for name, seed, _, plot_idx, _ in plan]
     embeddings = [e for pair in zip(tsne, umap) for e in pair]
+    np.savez_compressed(run_dir / "embeddings_2d.npz", **{
+        key: value for i, (name, _, idx, plot_idx, _) in enumerate(plan)
+        for key, value in ((f"{name}_xy", embeddings[2 * i + 1]), (f"{name}_rows", idx[plot_idx]))})
     for i, (name, seed, idx, plot_idx, labels) in enumerate(plan):
         colourings = {f"cluster ({clu}, k={k})": labels[plot_idx]}
         for col in labels_shown:
@@ -125,12 +132,33 @@ def write_figures(run_dir: Path, config, dataset, inputs, reps: dict, metrics, s
     wide = wide_summary(summary, labels_shown)
     for col in labels_shown:
         if f"nmi_{col}_mean" in wide.columns:
-            fig = metric_comparison_figure(wide, col)
+            fig = nmi_heatmap_figure(wide, col)
             written.append(_save(fig, fig_dir / f"comparison_{col}.png"))
     if "criteria_by_k" in k_info:
         fig = k_selection_figure(k_info, "label-free criteria for --k auto")
         written.append(_save(fig, fig_dir / "k_selection.png"))
     return written
+
+
+def save_embeddings(run_dir: Path, reps: dict, config) -> Path:
+    """``embeddings_2d.npz`` without the figures (``--no-plots``): the 2-D UMAP of each representation's first seed,
+    on at most ``plot_max_points`` tracks (seeded subsample)."""
+    first_seed = {}
+    for name, seed in reps:
+        first_seed.setdefault(name, seed)
+    arrays = {}
+    for name, seed in first_seed.items():
+        Z = reps[(name, seed)]["Z"]
+        idx = reps[(name, seed)]["rows"]
+        idx = idx if idx is not None else np.arange(len(Z))
+        plot_idx = np.arange(len(Z))
+        if len(Z) > config.plot_max_points:
+            plot_idx = np.sort(np.random.default_rng(seed).choice(len(Z), config.plot_max_points, replace=False))
+        arrays[f"{name}_xy"] = embed_2d(Z[plot_idx], "umap", seed)
+        arrays[f"{name}_rows"] = idx[plot_idx]
+    path = run_dir / "embeddings_2d.npz"
+    np.savez_compressed(path, **arrays)
+    return path
 
 
 def _traversal(model, Z: np.ndarray, fig_dir: Path, n_dims: int = 3) -> Path:

@@ -161,21 +161,33 @@ def training_curves_figure(histories: dict[str, dict], title: str):
     return fig
 
 
-def metric_comparison_figure(summary, label: str, metrics=("nmi", "ari", "acc"), title: str = ""):
-    """Grouped bars (mean ± std over seeds) of external metrics against ``label`` for every method."""
-    names = [f"{r}/{c}" for r, c in zip(summary["representation"], summary["clusterer"])]
-    x = np.arange(len(names))
-    width = 0.8 / len(metrics)
-    fig, ax = plt.subplots(figsize=(max(8, 0.32 * len(names) + 2), 4.2))
-    for i, m in enumerate(metrics):
-        mean, std = summary[f"{m}_{label}_mean"].to_numpy(), summary[f"{m}_{label}_std"].to_numpy()
-        ax.bar(x + (i - (len(metrics) - 1) / 2) * width, np.nan_to_num(mean), width, yerr=np.nan_to_num(std),
-               label=m.upper(), capsize=1.5)
-    ax.set_xticks(x, names, rotation=75, ha="right", fontsize=7)
-    ax.set_ylabel(f"score against {label}")
-    ax.set_ylim(min(0, float(np.nanmin(summary[[f'{m}_{label}_mean' for m in metrics]].to_numpy())) - 0.05), 1)
-    ax.legend(fontsize=8)
-    ax.set_title(title or f"methods compared against {label} (mean ± std over seeds)", fontsize=10)
+def nmi_heatmap_figure(summary, label: str, metric: str = "nmi", title: str = ""):
+    """Annotated heatmap representation x clusterer of the mean ``metric`` against ``label`` (mean ± std over seeds in
+    each cell; the best cell outlined). ``summary``: the wide summary (`evaluation.wide_summary`)."""
+    import pandas as pd
+
+    mean = summary.pivot(index="representation", columns="clusterer", values=f"{metric}_{label}_mean")
+    std = summary.pivot(index="representation", columns="clusterer", values=f"{metric}_{label}_std")
+    rows = list(dict.fromkeys(summary["representation"]))
+    cols = list(dict.fromkeys(summary["clusterer"]))
+    mean, std = mean.reindex(index=rows, columns=cols), std.reindex(index=rows, columns=cols)
+    fig, ax = plt.subplots(figsize=(1.25 * len(cols) + 2.6, 0.42 * len(rows) + 1.6))
+    values = mean.to_numpy(dtype=float)
+    im = ax.imshow(np.nan_to_num(values, nan=0.0), cmap="viridis", vmin=0, vmax=max(0.05, float(np.nanmax(values)))
+                   if np.isfinite(values).any() else 1.0, aspect="auto")
+    for i in range(len(rows)):
+        for j in range(len(cols)):
+            v, sd = values[i, j], std.iat[i, j]
+            text = "n/a" if pd.isna(v) else f"{v:.2f}\n±{sd:.2f}"
+            ax.text(j, i, text, ha="center", va="center", fontsize=6.5,
+                    color="black" if (not pd.isna(v) and v > 0.6 * np.nanmax(values)) else "white")
+    if np.isfinite(values).any():
+        bi, bj = np.unravel_index(np.nanargmax(values), values.shape)
+        ax.add_patch(plt.Rectangle((bj - 0.5, bi - 0.5), 1, 1, fill=False, edgecolor="red", lw=2))
+    ax.set_xticks(range(len(cols)), cols, rotation=30, ha="right", fontsize=8)
+    ax.set_yticks(range(len(rows)), rows, fontsize=8)
+    fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02, label=f"{metric.upper()} against {label}")
+    ax.set_title(title or f"{metric.upper()} against {label}: mean ± std over seeds (best outlined)", fontsize=9)
     fig.tight_layout()
     return fig
 

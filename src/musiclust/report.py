@@ -1,16 +1,21 @@
-"""A NeurIPS-style report (Markdown and LaTeX, PDF when a LaTeX engine is installed) from a finished run's own files.
+"""A paper from a finished run's own files: Markdown (Jinja2 template) -> pandoc -> LaTeX for Overleaf and Typst -> PDF.
 
-Every number in the report is read from the run's ``summary.csv``/``config.json`` and printed with the same rounding
+Every number is read from the run's ``summary.csv``/``metrics.csv``/``config.json`` and printed with one rounding
 (`fmt`), so the report can be rebuilt at any time (``run_experiments.py --report-only RUN``) and checked against the
-CSV. Sections follow the NeurIPS layout: Abstract, Introduction, Related Work, Method, Experiments, Results,
-Discussion, Conclusion, References.
+CSV. Which library does what: Jinja2 fills ``templates/report.md.j2``; pandoc (shipped by ``pypandoc-binary``) turns
+that one Markdown source into ``report/report.tex`` (NeurIPS layout: ``neurips_2024.sty`` when the user puts it beside
+the file, a geometry fallback otherwise; natbib with ``references.bib``) and into Typst; the ``typst`` package compiles
+``report.pdf`` in-process, with no TeX installation.
+
+Files: ``report.md`` (the source), ``report.pdf``, and ``report/`` (``report.tex``, ``references.bib``, ``figures/``)
+which can be zipped and uploaded to Overleaf as it is.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import shutil
-import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -18,29 +23,12 @@ import pandas as pd
 from .errors import MusiclustError
 from .representations import REPRESENTATIONS
 
-REFERENCES = [
-    ("kingma2014", "D. P. Kingma and M. Welling. Auto-encoding variational Bayes. ICLR, 2014."),
-    ("higgins2017", "I. Higgins et al. beta-VAE: Learning basic visual concepts with a constrained variational "
-                    "framework. ICLR, 2017."),
-    ("sohn2015", "K. Sohn, H. Lee and X. Yan. Learning structured output representation using deep conditional "
-                 "generative models. NeurIPS, 2015."),
-    ("jiang2017", "Z. Jiang et al. Variational deep embedding: an unsupervised and generative approach to "
-                  "clustering. IJCAI, 2017."),
-    ("wu2018", "M. Wu and N. Goodman. Multimodal generative models for scalable weakly-supervised learning. "
-               "NeurIPS, 2018."),
-    ("tzanetakis2002", "G. Tzanetakis and P. Cook. Musical genre classification of audio signals. IEEE TSAP, 2002."),
-    ("sturm2013", "B. L. Sturm. The GTZAN dataset: its contents, its faults, their effects on evaluation, and its "
-                  "future use. arXiv:1306.1461, 2013."),
-    ("mcinnes2018", "L. McInnes, J. Healy and J. Melville. UMAP: Uniform manifold approximation and projection. "
-                    "arXiv:1802.03426, 2018."),
-    ("vandermaaten2008", "L. van der Maaten and G. Hinton. Visualizing data using t-SNE. JMLR, 2008."),
-    ("cuthbert2010", "M. S. Cuthbert and C. Ariza. music21: a toolkit for computer-aided musicology and symbolic "
-                     "music data. ISMIR, 2010."),
-    ("ester1996", "M. Ester et al. A density-based algorithm for discovering clusters in large spatial databases "
-                  "with noise. KDD, 1996."),
-    ("campello2013", "R. Campello, D. Moulavi and J. Sander. Density-based clustering based on hierarchical density "
-                     "estimates. PAKDD, 2013."),
-]
+log = logging.getLogger(__name__)
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+# LaTeX preamble: the NeurIPS style when the user has put it beside report.tex, the NeurIPS text block otherwise.
+NEURIPS_HEADER = r"""\IfFileExists{neurips_2024.sty}{\usepackage[preprint]{neurips_2024}}{%
+  \usepackage[letterpaper,textwidth=5.5in,textheight=9in,top=1in]{geometry}}"""
 
 
 def fmt(mean: float, std: float) -> str:
@@ -53,253 +41,261 @@ def fmt(mean: float, std: float) -> str:
 def _load(run_dir: Path):
     if not (run_dir / "config.json").exists() or not (run_dir / "summary.csv").exists():
         raise MusiclustError(f"{run_dir} is not a finished run folder (no config.json/summary.csv)")
+    info = json.loads((run_dir / "config.json").read_text())
+    summary = pd.read_csv(run_dir / "summary.csv")
+    metrics = pd.read_csv(run_dir / "metrics.csv") if (run_dir / "metrics.csv").exists() else None
+    return info, summary, metrics
+
+
+def _list(items: list[str]) -> str:
+    items = [str(i) for i in items]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _seconds(s: float) -> str:
+    return f"{s:.0f} s" if s >= 10 else f"{s:.1f} s"
+
+
+def paired_comparison(metrics: pd.DataFrame, label: str, a: tuple[str, str], b: tuple[str, str]) -> dict:
+    """Per-seed paired difference of NMI against ``label`` between methods ``a`` and ``b`` (representation,
+    clusterer), with a paired t-test where there are at least two seeds and the differences vary."""
+    from scipy.stats import ttest_rel
+
+    def per_seed(rep, clu):
+        d = metrics[(metrics["target"] == label) & (metrics["representation"] == rep) & (metrics["clusterer"] == clu)]
+        return d.set_index("seed")["nmi"]
+
+    sa, sb = per_seed(*a), per_seed(*b)
+    common = sa.index.intersection(sb.index)
+    diff = (sa[common] - sb[common]).dropna()
+    out = {"n": len(diff), "mean": float(diff.mean()) if len(diff) else float("nan"),
+           "std": float(diff.std(ddof=0)) if len(diff) else float("nan"), "p": None}
+    if len(diff) >= 2 and diff.std() > 0:
+        out["p"] = float(ttest_rel(sa[diff.index], sb[diff.index]).pvalue)
+    if len(diff) < 2:
+        out["verdict"] = "a single seed, so no significance test"
+    elif out["p"] is None:
+        out["verdict"] = "the same difference on every seed"
+    else:
+        sig = "significant" if out["p"] < 0.05 else "not significant"
+        out["verdict"] = f"{sig} (paired t-test over {len(diff)} seeds, p = {out['p']:.2g})"
+    return out
+
+
+def build_context(run_dir: Path) -> dict:
+    """Every fact the template prints, already formatted (no Python reprs reach the text)."""
+    from .clustering import CLUSTERERS
     from .evaluation import wide_summary
 
-    info = json.loads((run_dir / "config.json").read_text())
-    summary = wide_summary(pd.read_csv(run_dir / "summary.csv"), info["resolved"]["label_columns"])
-    return info, summary
+    info, summary, metrics = _load(run_dir)
+    res, cfg = info["resolved"], info["config"]
+    labels = res["label_columns"]
+    primary = res["primary_label"]
+    wide = wide_summary(summary, labels)
+    reps_run = res.get("representations_run") or list(dict.fromkeys(summary["representation"]))
+    k_by = res.get("k_by_label", {lab: res.get("k") for lab in labels})
+    ctx: dict = {"run_id": info["run_id"], "n_tracks": res["n_tracks"], "dataset_name": info["dataset"]["name"],
+                 "description": info["dataset"]["description"], "n_reps": len(reps_run),
+                 "n_clusterers": len(cfg["clusterers"]), "n_seeds": len(cfg["seeds"]),
+                 "seeds_text": "seeds " + _list(cfg["seeds"]) if len(cfg["seeds"]) > 1 else f"seed {cfg['seeds'][0]}",
+                 "labels_text": _list([f"`{lab}`" for lab in labels])}
+    ctx["title"] = f"What clusters in {info['dataset']['name']}: {_list(labels)} under autoencoder-family latents"
 
+    ctx["label_facts"] = [{"name": lab, "n_classes": res["classes"][lab], "k": k_by.get(lab),
+                           "counts": ", ".join(f"{a} {b}" for a, b in res["class_counts"][lab].items()),
+                           "unlabelled": res.get("unlabelled", {}).get(lab, 0)} for lab in labels]
+    ctx["language_note"] = ""
+    tracks_csv = run_dir / "tracks.csv"
+    if "language" in labels and tracks_csv.exists():
+        sources = pd.read_csv(tracks_csv, keep_default_na=False).get("language_source")
+        if sources is not None and (sources == "detected").any():
+            ctx["language_note"] = (f"Languages were detected offline from the lyrics (lingua) for "
+                                    f"{int((sources == 'detected').sum())} tracks; the data named none.")
+    inp = res.get("inputs", {})
+    feat = f"Audio: {res['reference_space']}."
+    if res.get("feature_set") == "lyrics":
+        feat = f"The feature matrix is the lyrics: {res['reference_space']}."
+    elif "lyrics_dim" in inp:
+        w = cfg.get("modality_weights", {})
+        share = "equal shares" if len(set(w.values())) <= 1 else ", ".join(f"{k} {v:g}" for k, v in w.items())
+        feat += (f" Lyrics: word and character n-gram TF-IDF reduced by truncated SVD to {inp['lyrics_dim']} "
+                 f"dimensions ({inp.get('tracks_with_lyrics', 0)} tracks have lyrics); fused audio+lyrics vectors give "
+                 f"each modality a fixed share of the total variance ({share}).")
+    ctx["features_text"] = feat
+    ctx["reps"] = [{"name": r, "description": REPRESENTATIONS[r].description} for r in reps_run]
+    ctx["clusterers"] = [{"name": c, "description": CLUSTERERS[c].description} for c in cfg["clusterers"]]
+    choice = res.get("k_choice", {})
+    ctx["k_text"] = (f"k: {_list([f'{k} for {lab}' for lab, k in k_by.items()])} "
+                     f"({choice.get('chosen_by', 'each label: its number of classes')}).")
+    ctx["models_text"] = (f"Latent size {cfg['latent_dim']}, hidden layers {' x '.join(map(str, cfg['hidden']))}, "
+                          f"Adam with learning rate {cfg['learning_rate']:g}, batch {cfg['batch_size']}, at most "
+                          f"{cfg['epochs']} epochs with early stopping on a 10% validation split (patience "
+                          f"{cfg['patience']}, counted from the end of a {cfg['kl_warmup_epochs']}-epoch KL warm-up); "
+                          f"the ConvVAE trains {cfg.get('conv_epochs', cfg['epochs'])} epochs of 10 random 3-s crops "
+                          f"per clip. No setting was chosen by looking at the labels.")
+    if res.get("mixture_prior"):
+        ctx["models_text"] += f" VaDE: {res['mixture_prior']}."
+    timing = info.get("timing_s", {})
+    total = timing.get("total_before_report")
+    parts = [f"{k.replace('_', ' ')} {_seconds(v)}" for k, v in timing.items() if k != "total_before_report"]
+    ctx["timing_text"] = (f"{_seconds(total)} in all" if total else "") + (f" ({', '.join(parts)})" if parts else "")
 
-def _facts(info: dict, summary: pd.DataFrame) -> dict:
-    res = info["resolved"]
-    primary, labels = res["primary_label"], res["label_columns"]
-    col = f"nmi_{primary}_mean"
-    ranked = summary.dropna(subset=[col]).sort_values(col, ascending=False)
-    best = ranked.iloc[0] if len(ranked) else None
-    base = summary[(summary["representation"] == "raw") & (summary["clusterer"] == "kmeans")]
-    facts = {"primary": primary, "labels": labels, "best": best, "baseline": base.iloc[0] if len(base) else None,
-             "ranked": ranked}
-    others = [c for c in labels if c != primary]
-    facts["other"] = others[0] if others else None
-    return facts
+    def cells(r, lab, ms):
+        return [fmt(r[f"{m}_{lab}_mean"], r[f"{m}_{lab}_std"]) for m in ms]
 
+    ctx["tables"], ctx["full_tables"] = [], []
+    best_by_label = {}
+    for lab in labels:
+        col = f"nmi_{lab}_mean"
+        if col not in wide.columns:
+            continue
+        best_rows = []
+        for rep in reps_run:
+            part = wide[(wide["representation"] == rep)].dropna(subset=[col])
+            if len(part):
+                best_rows.append(part.loc[part[col].idxmax()])
+        table = pd.DataFrame(best_rows)
+        metrics_order = ("nmi", "ari", "acc", "purity")
+        rows = []
+        for _, r in table.iterrows():
+            c = cells(r, lab, metrics_order)
+            for j, m in enumerate(metrics_order):
+                if r[f"{m}_{lab}_mean"] == table[f"{m}_{lab}_mean"].max():
+                    c[j] = f"**{c[j]}**"
+            rows.append({"representation": r["representation"], "clusterer": r["clusterer"], "cells": c})
+        ctx["tables"].append({"label": lab, "k": k_by.get(lab), "rows": rows,
+                              "heatmap": f"figures/comparison_{lab}.png"})
+        ranked = wide.dropna(subset=[col]).sort_values(col, ascending=False)
+        best_by_label[lab] = ranked.iloc[0] if len(ranked) else None
+        ctx["full_tables"].append({"label": lab, "k": k_by.get(lab), "rows": [
+            {"representation": r["representation"], "clusterer": r["clusterer"],
+             "cells": cells(r, lab, (*metrics_order, "silhouette"))} for _, r in wide.iterrows()]})
 
-def _discussion(info: dict, summary: pd.DataFrame, facts: dict) -> list[str]:
-    primary, other, best = facts["primary"], facts["other"], facts["best"]
-    paras = []
-    n_classes = info["resolved"]["classes"][primary]
+    best = best_by_label.get(primary)
+    base = wide[(wide["representation"] == "raw") & (wide["clusterer"] == "kmeans")]
+    abstract, findings = [], []
+    abstract.append(f"We cluster {res['n_tracks']} tracks of {info['dataset']['name']} with {len(reps_run)} "
+                    f"representations and {len(cfg['clusterers'])} clustering methods over {len(cfg['seeds'])} "
+                    f"seed{'s' if len(cfg['seeds']) != 1 else ''}, and judge each clustering against "
+                    f"{_list(labels)}, each at its own number of classes.")
     if best is not None:
-        paras.append(
-            f"The best method by mean NMI against {primary} is {best['representation']} + {best['clusterer']} "
-            f"(NMI {fmt(best[f'nmi_{primary}_mean'], best[f'nmi_{primary}_std'])}, "
-            f"ACC {fmt(best[f'acc_{primary}_mean'], best[f'acc_{primary}_std'])}; chance ACC is about "
-            f"{1 / n_classes:.3f} for {n_classes} balanced classes).")
-    base = facts["baseline"]
-    if base is not None and best is not None:
-        delta = best[f"nmi_{primary}_mean"] - base[f"nmi_{primary}_mean"]
-        verdict = "improves on" if delta > 0.01 else ("matches" if abs(delta) <= 0.01 else "falls short of")
-        paras.append(f"It {verdict} K-Means on the standardized features themselves "
-                     f"(NMI {fmt(base[f'nmi_{primary}_mean'], base[f'nmi_{primary}_std'])}), the baseline any "
-                     f"learned representation has to beat.")
-    if other and best is not None:
-        col = f"nmi_{other}_mean"
-        top_other = summary.dropna(subset=[col]).sort_values(col, ascending=False).iloc[0]
-        paras.append(
-            f"Against {other}, the same best method scores NMI {fmt(best[col], best[f'nmi_{other}_std'])}; the "
-            f"method that aligns best with {other} is {top_other['representation']} + {top_other['clusterer']} "
-            f"(NMI {fmt(top_other[col], top_other[f'nmi_{other}_std'])}). Where a clustering scores higher against "
-            f"{primary} than against {other}, the clusters capture musical style more than language; note that "
-            f"{other} and {primary} are correlated in this data, so neither score alone isolates one factor.")
-    if info["dataset"]["name"] == "corpus":
-        paras.append("The corpus is synthesized from scores with one General MIDI program per ensemble, so timbre "
-                     "separates ensembles (choir, voices, strings, fiddle) rather than composers; part of any style "
-                     "score is the renderer's instrumentation, not the music alone.")
+        b_nmi = fmt(best[f"nmi_{primary}_mean"], best[f"nmi_{primary}_std"])
+        sentence = f"Against {primary}, the best method is {best['representation']} + {best['clusterer']} (NMI {b_nmi})"
+        if len(base) and metrics is not None and not (best["representation"] == "raw"
+                                                       and best["clusterer"] == "kmeans"):
+            cmp = paired_comparison(metrics, primary, (best["representation"], best["clusterer"]), ("raw", "kmeans"))
+            base_nmi = fmt(base.iloc[0][f"nmi_{primary}_mean"], base.iloc[0][f"nmi_{primary}_std"])
+            sentence += (f", {cmp['mean']:+.3f} NMI over K-Means on the raw features ({base_nmi}; per-seed paired "
+                         f"difference {cmp['mean']:+.3f} ± {cmp['std']:.3f}, {cmp['verdict']})")
+        elif len(base):
+            sentence += ", which is K-Means on the raw features itself: no learned representation beat it"
+        abstract.append(sentence + ".")
+        findings.append(abstract[-1])
+    for lab in labels:
+        if lab == primary or best_by_label.get(lab) is None:
+            continue
+        other = best_by_label[lab]
+        s = (f"Against {lab} (k = {k_by.get(lab)}), the best method is {other['representation']} + "
+             f"{other['clusterer']} (NMI {fmt(other[f'nmi_{lab}_mean'], other[f'nmi_{lab}_std'])})")
+        if best is not None and f"nmi_{lab}_mean" in best:
+            s += (f"; the best {primary} method scores {fmt(best[f'nmi_{lab}_mean'], best[f'nmi_{lab}_std'])} "
+                  f"against {lab}")
+        abstract.append(s + ".")
+        findings.append(abstract[-1])
+    ctx["abstract"] = " ".join(abstract)
+    ctx["findings"] = " ".join(findings)
+
+    figures = run_dir / "figures"
+    key = []
+    if best is not None:
+        rep = best["representation"]
+        if (figures / f"latent_{rep}_umap.png").exists():
+            key.append({"caption": f"UMAP of the best representation ({rep}), coloured by its clusters and by each "
+                                   f"label.", "path": f"figures/latent_{rep}_umap.png", "width": "100%"})
+        if (figures / f"distribution_{rep}.png").exists():
+            key.append({"caption": f"Contingency of {rep}'s clusters with each label, and the cluster sizes.",
+                        "path": f"figures/distribution_{rep}.png", "width": "100%"})
+    if (figures / "reconstruction_convvae.png").exists():
+        key.append({"caption": "ConvVAE: 3-s log-mel crops (top) and their reconstructions (bottom).",
+                    "path": "figures/reconstruction_convvae.png", "width": "90%"})
+    ctx["key_figures"] = key
+    shown = {f["path"] for f in key} | {t["heatmap"] for t in ctx["tables"]}
+    ctx["appendix_figures"] = [{"caption": p.stem.replace("_", " "), "path": f"figures/{p.name}"}
+                               for p in sorted(figures.glob("*.png")) if f"figures/{p.name}" not in shown] \
+        if figures.exists() else []
+
+    lim = []
     desc = info["dataset"]["description"]
     if "GTZAN" in desc or "features_30_sec" in desc:
-        paras.append("GTZAN has documented faults (repeated clips, mislabelings, artist concentration; Sturm 2013) "
-                     "that can inflate or distort genre scores; the numbers are reported as measured.")
-    return paras
-
-
-def build_markdown(run_dir: Path) -> str:
-    info, summary = _load(run_dir)
-    facts = _facts(info, summary)
-    res, cfg = info["resolved"], info["config"]
-    primary, labels = facts["primary"], facts["labels"]
-    reps = res.get("representations_run", sorted(set(summary["representation"])))
-    best = facts["best"]
-    L = []
-    title = f"Clustering {info['dataset']['name']} with (variational) autoencoders"
-    L += [f"# {title}", "", f"*musiclust run `{info['run_id']}`*", "", "## Abstract", ""]
-    ks = ", ".join(f"k = {k} for {lab}" for lab, k in res["k_by_label"].items())
-    abstract = (f"We cluster {res['n_tracks']} tracks ({ks}) with {len(reps)} representations "
-                f"(raw features, PCA, lyrics and autoencoder-family latents) and {len(cfg['clusterers'])} clustering "
-                f"methods over {len(cfg['seeds'])} seeds, and evaluate against {', '.join(labels)}.")
-    if best is not None:
-        abstract += (f" The best method, {best['representation']} + {best['clusterer']}, reaches NMI "
-                     f"{fmt(best[f'nmi_{primary}_mean'], best[f'nmi_{primary}_std'])} against {primary}.")
-    L += [abstract, "", "## Introduction", "",
-          "Music collections mix languages and styles; a useful clustering should say which of the two it found. "
-          "We compare learned latent spaces with direct feature clustering under identical clusterers, seeds and "
-          "metrics, and report every label column so that style and language alignment can be told apart.", "",
-          "## Related Work", "",
-          "Variational autoencoders [kingma2014] and their disentangling variant beta-VAE [higgins2017]; conditional "
-          "VAEs [sohn2015]; clustering with a Gaussian-mixture prior, VaDE [jiang2017]; multimodal VAEs with a "
-          "product of experts [wu2018]. Genre clustering on GTZAN [tzanetakis2002] must account for its faults "
-          "[sturm2013]. We visualize latents with t-SNE [vandermaaten2008] and UMAP [mcinnes2018].", "",
-          "## Method", "",
-          f"**Features.** {res['reference_space']}; feature set `{res['feature_set']}`."]
-    inp = res.get("inputs", {})
-    if "lyrics_dim" in inp:
-        L.append(f"Lyrics: word and character n-gram TF-IDF reduced by truncated SVD to {inp['lyrics_dim']} "
-                 f"dimensions and L2-normalized ({inp.get('tracks_with_lyrics', '?')} tracks have lyrics); the fused "
-                 f"audio+lyrics vector gives each modality a fixed share of the total variance "
-                 f"({cfg['modality_weights']}).")
-    L += ["", "**Representations.**", ""]
-    L += [f"- `{r}`: {REPRESENTATIONS[r].description}" for r in reps]
+        lim.append("GTZAN has documented faults (repeated clips, mislabelings, artist concentration) that inflate or "
+                   "distort genre scores [@sturm2013]; the numbers are reported as measured.")
+    if info["dataset"]["name"] == "corpus":
+        lim.append("The corpus is real compositions with a synthesized performance: one General MIDI program per "
+                   "ensemble, so timbre separates ensembles (choir, voices, strings, fiddle) rather than composers, "
+                   "and part of any style score is the renderer's instrumentation.")
     for s in res.get("representations_skipped", []):
-        L.append(f"- {s['item']}: skipped ({s['reason']})")
+        lim.append(f"Not run: {s['item'].replace('representation ', '')} ({s['reason']}).")
     for s in res.get("labels_skipped", []):
-        L.append(f"- label `{s['label']}`: not evaluated ({s['reason']})")
-    L += ["", f"**Clustering.** {', '.join(cfg['clusterers'])}; {ks} ({res['k_choice']['chosen_by']}).",
-          "DBSCAN's eps is the knee of the k-distance curve [ester1996]; HDBSCAN [campello2013] needs no k; noise "
-          "points count as one extra group in external metrics and are left out of internal ones.", "",
-          "**Metrics.** Against every label: ARI, NMI, purity and clustering accuracy with Hungarian matching. "
-          "Internal: Silhouette, Calinski-Harabasz, Davies-Bouldin, in each representation's own space and in the "
-          "common reference space (suffix `_ref`), so that representations can be compared fairly.", "",
-          f"**Models.** Latent size {cfg['latent_dim']}, hidden layers {cfg['hidden']}, Adam {cfg['learning_rate']}, "
-          f"batch {cfg['batch_size']}, at most {cfg['epochs']} epochs with early stopping on a 10% validation split "
-          f"(patience {cfg['patience']}, counted from the end of the KL warm-up of {cfg['kl_warmup_epochs']} "
-          f"epochs). No hyperparameter was chosen "
-          f"by looking at the labels.", "",
-          "## Experiments", "", f"**Data.** {info['dataset']['description']}", ""]
-    for col in labels:
-        counts = ", ".join(f"{a} {b}" for a, b in res["class_counts"][col].items())
-        blank = res.get("unlabelled", {}).get(col, 0)
-        L.append(f"- `{col}` ({res['classes'][col]} classes): {counts}"
-                 + (f"; {blank} tracks without a label, left out of its metrics" if blank else ""))
-    L += ["", f"Seeds: {cfg['seeds']}. Timing (s): {info['timing_s']}.", "", "## Results", "",
-          f"Mean ± std over seeds, against **{primary}**:", "",
-          "| representation | clusterer | NMI | ARI | ACC | purity |" + "".join(
-              f" NMI ({c}) |" for c in labels if c != primary),
-          "|---|---|---|---|---|---|" + "---|" * (len(labels) - 1)]
-    for _, r in summary.iterrows():
-        cells = [fmt(r[f"{m}_{primary}_mean"], r[f"{m}_{primary}_std"]) for m in ("nmi", "ari", "acc", "purity")]
-        cells += [fmt(r[f"nmi_{c}_mean"], r[f"nmi_{c}_std"]) for c in labels if c != primary]
-        L.append(f"| {r['representation']} | {r['clusterer']} | " + " | ".join(cells) + " |")
-    L += ["", f"Internal metrics (own space / reference space) of the clusterings judged against {primary}:", "",
-          "| representation | clusterer | Silhouette | Silhouette (ref) | Davies-Bouldin | Davies-Bouldin (ref) "
-          "| noise fraction |", "|---|---|---|---|---|---|---|"]
-    for _, r in summary.iterrows():
-        cells = [fmt(r[f"{m}_{primary}_mean"], r[f"{m}_{primary}_std"])
-                 for m in ("silhouette", "silhouette_ref", "davies_bouldin", "davies_bouldin_ref", "noise_fraction")]
-        L.append(f"| {r['representation']} | {r['clusterer']} | " + " | ".join(cells) + " |")
-    figs = sorted(p.name for p in (run_dir / "figures").glob("*.png")) if (run_dir / "figures").exists() else []
-    if figs:
-        L += ["", "### Figures", ""]
-        for name in figs:
-            L += [f"![{name}](figures/{name})", ""]
-    L += ["## Discussion", ""] + [p + "\n" for p in _discussion(info, summary, facts)]
-    L += ["## Conclusion", "",
-          "The tables above are the full comparison; the discussion states what the best clustering aligns with. "
-          "All numbers come from this run's `summary.csv` and can be regenerated with "
-          f"`python run_experiments.py --report-only {run_dir}`.", "", "## References", ""]
-    L += [f"- [{key}] {text}" for key, text in REFERENCES]
-    return "\n".join(L) + "\n"
+        lim.append(f"Label {s['label']} not evaluated: {s['reason']}.")
+    if len(cfg["seeds"]) < 3:
+        lim.append(f"Only {len(cfg['seeds'])} seed{'s' if len(cfg['seeds']) != 1 else ''}: the spread over seeds is "
+                   f"not estimated well.")
+    lim.append("Labels are used only for scoring (and, for the CVAE, as its stated condition); a clustering that does "
+               "not follow a label may still follow another real structure of the music.")
+    ctx["limitations"] = lim
+    ctx["conclusion"] = (ctx["findings"] or "No method produced a valid clustering.") + (
+        " Whether a learned latent is worth its training time is the comparison with the raw features above, seed by "
+        "seed.")
+    return ctx
 
 
-_TEX_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
-                "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "±": r"$\pm$"}
+def build_markdown(run_dir: str | Path) -> str:
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, keep_trailing_newline=True,
+                      autoescape=False)
+    return env.get_template("report.md.j2").render(**build_context(Path(run_dir)))
 
 
-def tex_escape(text: str) -> str:
-    return "".join(_TEX_ESCAPES.get(ch, ch) for ch in str(text))
+def _pandoc(md: str, to: str, extra: list[str]) -> str:
+    import pypandoc
 
-
-def markdown_to_latex(md: str) -> str:
-    """A small converter for the Markdown this module writes (headings, lists, tables, figures, bold, code)."""
-    import re
-
-    out = [r"\documentclass[10pt]{article}",
-           r"% NeurIPS page geometry (5.5in x 9in text block); use neurips_20XX.sty instead when you have it.",
-           r"\usepackage[textwidth=5.5in,textheight=9in]{geometry}",
-           r"\usepackage[T1]{fontenc}", r"\usepackage[utf8]{inputenc}", r"\usepackage{graphicx}",
-           r"\usepackage{booktabs}", r"\usepackage{longtable}", r"\usepackage{hyperref}", r"\begin{document}"]
-    lines = md.splitlines()
-    i = 0
-    in_list = False
-
-    def inline(s: str) -> str:
-        s = tex_escape(s)
-        s = re.sub(r"\*\*(.+?)\*\*", r"\\textbf{\1}", s)
-        s = re.sub(r"\*(.+?)\*", r"\\emph{\1}", s)
-        s = re.sub(r"`(.+?)`", r"\\texttt{\1}", s)
-        return re.sub(r"\[([a-z]+\d{4})\]", r"\\cite{\1}", s)
-
-    while i < len(lines):
-        line = lines[i]
-        if line.startswith("# "):
-            out += [r"\title{" + inline(line[2:]) + "}", r"\date{}", r"\maketitle"]
-        elif line.startswith("## Abstract"):
-            i += 2
-            out += [r"\begin{abstract}", inline(lines[i]), r"\end{abstract}"]
-        elif line.startswith("## References"):
-            out.append(r"\begin{thebibliography}{99}")
-            for key, text in REFERENCES:
-                out.append(r"\bibitem{" + key + "} " + tex_escape(text))
-            out.append(r"\end{thebibliography}")
-            break
-        elif line.startswith("## "):
-            out.append(r"\section{" + inline(line[3:]) + "}")
-        elif line.startswith("### "):
-            out.append(r"\subsection*{" + inline(line[4:]) + "}")
-        elif line.startswith("| ") and i + 1 < len(lines) and lines[i + 1].startswith("|---"):
-            header = [c.strip() for c in line.strip("|").split("|")]
-            out += [r"{\scriptsize", r"\begin{longtable}{" + "l" * len(header) + "}", r"\toprule",
-                    " & ".join(inline(h) for h in header) + r" \\", r"\midrule"]
-            i += 2
-            while i < len(lines) and lines[i].startswith("|"):
-                out.append(" & ".join(inline(c.strip()) for c in lines[i].strip("|").split("|")) + r" \\")
-                i += 1
-            out += [r"\bottomrule", r"\end{longtable}}"]
-            continue
-        elif line.startswith("!["):
-            m = re.match(r"!\[(.*?)\]\((.*?)\)", line)
-            out += [r"\begin{figure}[h]\centering", r"\includegraphics[width=\linewidth]{" + m.group(2) + "}",
-                    r"\caption{\texttt{" + tex_escape(m.group(1)) + "}}", r"\end{figure}"]
-        elif line.startswith("- "):
-            if not in_list:
-                out.append(r"\begin{itemize}")
-                in_list = True
-            out.append(r"\item " + inline(line[2:]))
-            i += 1
-            if i >= len(lines) or not lines[i].startswith("- "):
-                out.append(r"\end{itemize}")
-                in_list = False
-            continue
-        elif line.strip():
-            out.append(inline(line))
-        else:
-            out.append("")
-        i += 1
-    out.append(r"\end{document}")
-    return "\n".join(out) + "\n"
-
-
-def latex_engine() -> str | None:
-    for engine in ("tectonic", "latexmk", "pdflatex", "xelatex", "lualatex"):
-        if shutil.which(engine):
-            return engine
-    return None
+    return pypandoc.convert_text(md, to, format="markdown", extra_args=extra)
 
 
 def write_report(run_dir: str | Path) -> dict[str, Path]:
-    """Write ``report.md`` and ``report.tex`` (and ``report.pdf`` when a LaTeX engine is installed)."""
+    """Write ``report.md``, ``report/`` (``report.tex``, ``references.bib``, ``figures/``) and ``report.pdf``."""
     run_dir = Path(run_dir)
     md = build_markdown(run_dir)
-    paths = {"md": run_dir / "report.md", "tex": run_dir / "report.tex"}
+    paths = {"md": run_dir / "report.md"}
     paths["md"].write_text(md)
-    paths["tex"].write_text(markdown_to_latex(md))
-    engine = latex_engine()
-    if engine:
-        cmd = {"tectonic": ["tectonic", "report.tex"], "latexmk": ["latexmk", "-pdf", "-quiet", "report.tex"]}.get(
-            engine, [engine, "-interaction=nonstopmode", "report.tex"])
-        try:
-            subprocess.run(cmd, cwd=run_dir, capture_output=True, timeout=300, check=False)
-            if engine not in ("tectonic", "latexmk"):  # a second pass resolves references
-                subprocess.run(cmd, cwd=run_dir, capture_output=True, timeout=300, check=False)
-        except (OSError, subprocess.TimeoutExpired):
-            pass
-        if (run_dir / "report.pdf").exists():
-            paths["pdf"] = run_dir / "report.pdf"
+    out = run_dir / "report"
+    if out.exists():
+        shutil.rmtree(out)
+    (out / "figures").mkdir(parents=True)
+    for png in sorted((run_dir / "figures").glob("*.png")) if (run_dir / "figures").exists() else []:
+        shutil.copyfile(png, out / "figures" / png.name)
+    shutil.copyfile(TEMPLATES / "references.bib", out / "references.bib")
+    try:
+        tex = _pandoc(md, "latex", ["--standalone", "--natbib", "--columns=200", "-V", "documentclass=article", "-V", "fontsize=10pt",
+                                    "-V", f"header-includes={NEURIPS_HEADER}", "-V", "colorlinks=true"])
+        paths["tex"] = out / "report.tex"
+        # BibTeX adds the extension itself (Overleaf's default pdfLaTeX + BibTeX build)
+        paths["tex"].write_text(tex.replace(r"\bibliography{references.bib}", r"\bibliography{references}"))
+        typ = _pandoc(md, "typst", ["--standalone", "--columns=200", "-V", "papersize=us-letter", "-V", "fontsize=10pt",
+                                    "-V", "section-numbering=1.1"])
+        (out / "report.typ").write_text(typ)
+    except (OSError, RuntimeError) as exc:  # pandoc missing or failing must not cost the run its results
+        log.warning("report.tex/report.pdf not written: pandoc failed: %s", str(exc).splitlines()[0])
+        return paths
+    try:
+        import typst
+
+        typst.compile(str(out / "report.typ"), output=str(run_dir / "report.pdf"), root=str(out))
+        paths["pdf"] = run_dir / "report.pdf"
+    except Exception as exc:  # noqa: BLE001 - a typesetting failure is reported, the run's results stay
+        log.warning("report.pdf not written: typst failed: %s", str(exc).splitlines()[0] if str(exc) else exc)
     return paths
+
+
+__all__ = ["build_context", "build_markdown", "fmt", "paired_comparison", "write_report"]
