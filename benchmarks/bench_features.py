@@ -90,14 +90,22 @@ def main() -> int:
     out["gtzan57"]["worst_feature"] = max(worst, key=worst.get)
     t_m, t_mref = compare(fast("mfcc"), naive_mfcc40, paths, repeat=9)
     worst_m = max_rel_err(paths, "mfcc", naive_mfcc40)
-    out["mfcc"] = {"fast_s_per_clip": t_m, "librosa_s_per_clip": t_mref, "speedup": t_mref / t_m,
-                   "max_rel_err": max(worst_m.values())}
+    out["mfcc"] = {
+        "fast_s_per_clip": t_m,
+        "librosa_s_per_clip": t_mref,
+        "speedup": t_mref / t_m,
+        "max_rel_err": max(worst_m.values()),
+    }
     if clips44:
         p44 = [str(p) for p in clips44]
         t44, t44n = compare(fast("gtzan57"), naive_gtzan57, p44, repeat=2)
         w44 = max_rel_err(p44, "gtzan57", naive_gtzan57)
-        out["gtzan57_44k_15s"] = {"fast_s_per_clip": t44, "naive_s_per_clip": t44n, "speedup": t44n / t44,
-                                  "max_rel_err": max(w44.values())}
+        out["gtzan57_44k_15s"] = {
+            "fast_s_per_clip": t44,
+            "naive_s_per_clip": t44n,
+            "speedup": t44n / t44,
+            "max_rel_err": max(w44.values()),
+        }
 
     many = [paths[i % len(paths)] for i in range(args.n_memory)]
     for feature_set, use_cache in (("gtzan57", False), ("logmel", True)):
@@ -106,12 +114,22 @@ def main() -> int:
             t = time.perf_counter()
             # distinct cache keys per repeat (as distinct files would have), so nothing is served from the cache
             sha = [f"bench-{i}" for i in range(len(many))] if use_cache else None
-            ex = extract(many, feature_set, n_jobs=args.n_jobs, progress=False,
-                         cache=FeatureCache(tmp) if use_cache else None, sha256=sha)
+            ex = extract(
+                many,
+                feature_set,
+                n_jobs=args.n_jobs,
+                progress=False,
+                cache=FeatureCache(tmp) if use_cache else None,
+                sha256=sha,
+            )
             elapsed = time.perf_counter() - t
             out[f"all_cores_{feature_set}"] = {
-                "n_clips": len(many), "n_jobs": args.n_jobs, "wall_s": elapsed, "s_per_clip": elapsed / len(many),
-                "shape": list(ex.X.shape), "memory_mapped": isinstance(ex.X, np.memmap),
+                "n_clips": len(many),
+                "n_jobs": args.n_jobs,
+                "wall_s": elapsed,
+                "s_per_clip": elapsed / len(many),
+                "shape": list(ex.X.shape),
+                "memory_mapped": isinstance(ex.X, np.memmap),
                 "peak_rss_main_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                 "peak_rss_main_before_mb": rss_before / 1024,
                 "peak_rss_worker_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
@@ -121,21 +139,29 @@ def main() -> int:
     (HERE / "results").mkdir(exist_ok=True)
     (HERE / "results" / "features.json").write_text(json.dumps(out, indent=2))
     g = out["gtzan57"]
-    print(f"gtzan57, 1 core: {g['fast_s_per_clip']:.3f} s/clip vs naive {g['naive_s_per_clip']:.3f} s/clip "
-          f"= {g['speedup']:.1f}x; max rel. error {g['max_rel_err']:.1e} ({g['worst_feature']})")
+    print(
+        f"gtzan57, 1 core: {g['fast_s_per_clip']:.3f} s/clip vs naive {g['naive_s_per_clip']:.3f} s/clip "
+        f"= {g['speedup']:.1f}x; max rel. error {g['max_rel_err']:.1e} ({g['worst_feature']})"
+    )
     m = out["mfcc"]
-    print(f"mfcc, 1 core: {m['fast_s_per_clip']:.4f} s/clip vs librosa.load+mfcc {m['librosa_s_per_clip']:.4f} "
-          f"= {m['speedup']:.2f}x; max rel. error {m['max_rel_err']:.1e}")
+    print(
+        f"mfcc, 1 core: {m['fast_s_per_clip']:.4f} s/clip vs librosa.load+mfcc {m['librosa_s_per_clip']:.4f} "
+        f"= {m['speedup']:.2f}x; max rel. error {m['max_rel_err']:.1e}"
+    )
     if "gtzan57_44k_15s" in out:
         h = out["gtzan57_44k_15s"]
-        print(f"gtzan57 on 44.1 kHz 15-s clips: {h['fast_s_per_clip']:.3f} vs {h['naive_s_per_clip']:.3f} s/clip "
-              f"= {h['speedup']:.1f}x; max rel. error {h['max_rel_err']:.1e}")
+        print(
+            f"gtzan57 on 44.1 kHz 15-s clips: {h['fast_s_per_clip']:.3f} vs {h['naive_s_per_clip']:.3f} s/clip "
+            f"= {h['speedup']:.1f}x; max rel. error {h['max_rel_err']:.1e}"
+        )
     for fs in ("gtzan57", "logmel"):
         a = out[f"all_cores_{fs}"]
-        print(f"{fs}, {a['n_jobs']} processes, {a['n_clips']} clips: {a['wall_s']:.1f} s "
-              f"({a['s_per_clip']:.3f} s/clip); peak RSS main {a['peak_rss_main_mb']:.0f} MB, "
-              f"largest worker {a['peak_rss_worker_mb']:.0f} MB; output {a['shape']}"
-              + (" memory-mapped" if a["memory_mapped"] else ""))
+        print(
+            f"{fs}, {a['n_jobs']} processes, {a['n_clips']} clips: {a['wall_s']:.1f} s "
+            f"({a['s_per_clip']:.3f} s/clip); peak RSS main {a['peak_rss_main_mb']:.0f} MB, "
+            f"largest worker {a['peak_rss_worker_mb']:.0f} MB; output {a['shape']}"
+            + (" memory-mapped" if a["memory_mapped"] else "")
+        )
     return 0
 
 

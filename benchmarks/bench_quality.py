@@ -53,8 +53,11 @@ def gtzan_set():
     for c in [c for c in X.columns if c.endswith("_var")] + ["rms_mean"]:
         X[c] = np.log(X[c] + 1e-8)
     X = StandardScaler().fit_transform(X.to_numpy(float))
-    return {"inputs": Inputs(audio=X), "labels": {"genre": df["label"].to_numpy()},
-            "representations": ["raw", "pca", "ae", "vae", "beta_vae", "gmmvae"]}
+    return {
+        "inputs": Inputs(audio=X),
+        "labels": {"genre": df["label"].to_numpy()},
+        "representations": ["raw", "pca", "ae", "vae", "beta_vae", "gmmvae"],
+    }
 
 
 def audio_set(dataset, primary: str, extra: list[str]):
@@ -64,16 +67,31 @@ def audio_set(dataset, primary: str, extra: list[str]):
     from musiclust.features.text import lyrics_features
     from musiclust.representations import Inputs
 
-    fms = build_features_many(dataset, ["mfcc", "logmel_full"], n_jobs=-1, progress=False,
-                              cache_dir=str(HERE.parent / "music_data" / "cache"))
+    fms = build_features_many(
+        dataset, ["mfcc", "logmel_full"], n_jobs=-1, progress=False, cache_dir=str(HERE.parent / "music_data" / "cache")
+    )
     tracks = fms["mfcc"].dataset.tracks
     L, mask = lyrics_features(tracks["lyrics"].fillna("").tolist(), dim=32, seed=0)
-    inputs = Inputs(audio=StandardScaler().fit_transform(fms["mfcc"].X), lyrics=L, lyrics_mask=mask,
-                    logmel=fms["logmel_full"].X)
+    inputs = Inputs(
+        audio=StandardScaler().fit_transform(fms["mfcc"].X), lyrics=L, lyrics_mask=mask, logmel=fms["logmel_full"].X
+    )
     labels = {c: tracks[c].astype(str).to_numpy() for c in [primary, *extra]}
-    return {"inputs": inputs, "labels": labels,
-            "representations": ["raw", "pca", "lyrics", "audio_lyrics", "ae", "vae", "beta_vae", "gmmvae", "convvae",
-                                "multimodal"]}
+    return {
+        "inputs": inputs,
+        "labels": labels,
+        "representations": [
+            "raw",
+            "pca",
+            "lyrics",
+            "audio_lyrics",
+            "ae",
+            "vae",
+            "beta_vae",
+            "gmmvae",
+            "convvae",
+            "multimodal",
+        ],
+    }
 
 
 def hybrid_set():
@@ -120,15 +138,36 @@ def run_set(name: str, data: dict, seeds: list[int]) -> pd.DataFrame:
                     k = len(set(y))
                     res = cluster(clu, built.Z, k, seed)
                     m = external_metrics(y[idx], res.labels) if res.n_clusters >= 2 else {"nmi": np.nan}
-                    rows.append({"set": name, "seed": seed, "representation": rep, "clusterer": clu, "label": label,
-                                 "k": k, "nmi": m["nmi"], "ari": m.get("ari"), "acc": m.get("acc"), "fit_s": fit_s})
+                    rows.append(
+                        {
+                            "set": name,
+                            "seed": seed,
+                            "representation": rep,
+                            "clusterer": clu,
+                            "label": label,
+                            "k": k,
+                            "nmi": m["nmi"],
+                            "ari": m.get("ari"),
+                            "acc": m.get("acc"),
+                            "fit_s": fit_s,
+                        }
+                    )
             if rep == "gmmvae":  # VaDE also clusters with its own mixture prior
                 X = data["inputs"].audio
                 own = built.model.predict_clusters(X)
                 m = external_metrics(labels[primary], own)
-                rows.append({"set": name, "seed": seed, "representation": rep, "clusterer": "own prior",
-                             "label": primary, "k": k_primary, **{a: m[a] for a in ("nmi", "ari", "acc")},
-                             "fit_s": fit_s})
+                rows.append(
+                    {
+                        "set": name,
+                        "seed": seed,
+                        "representation": rep,
+                        "clusterer": "own prior",
+                        "label": primary,
+                        "k": k_primary,
+                        **{a: m[a] for a in ("nmi", "ari", "acc")},
+                        "fit_s": fit_s,
+                    }
+                )
             print(f"  {name} seed {seed} {rep}: {fit_s:.1f} s", flush=True)
     return pd.DataFrame(rows)
 
@@ -145,12 +184,18 @@ def paired(df: pd.DataFrame, label: str) -> dict:
     per_seed_f = d[(d["representation"] == fr) & (d["clusterer"] == fc)].set_index("seed")["nmi"]
     per_seed_b = d[(d["representation"] == br) & (d["clusterer"] == bc)].set_index("seed")["nmi"]
     diff = (per_seed_f - per_seed_b).dropna()
-    return {"label": label, "best_family": f"{fr} + {fc}", "family_nmi": [float(per_seed_f.mean()),
-                                                                         float(per_seed_f.std(ddof=0))],
-            "best_baseline": f"{br} + {bc}", "baseline_nmi": [float(per_seed_b.mean()), float(per_seed_b.std(ddof=0))],
-            "paired_difference": [float(diff.mean()), float(diff.std(ddof=0))], "per_seed_difference":
-                [round(float(x), 4) for x in diff], "seeds_family_better": int((diff > 0).sum()), "n_seeds": len(diff),
-            "met": bool(diff.mean() >= 0)}
+    return {
+        "label": label,
+        "best_family": f"{fr} + {fc}",
+        "family_nmi": [float(per_seed_f.mean()), float(per_seed_f.std(ddof=0))],
+        "best_baseline": f"{br} + {bc}",
+        "baseline_nmi": [float(per_seed_b.mean()), float(per_seed_b.std(ddof=0))],
+        "paired_difference": [float(diff.mean()), float(diff.std(ddof=0))],
+        "per_seed_difference": [round(float(x), 4) for x in diff],
+        "seeds_family_better": int((diff > 0).sum()),
+        "n_seeds": len(diff),
+        "met": bool(diff.mean() >= 0),
+    }
 
 
 def main() -> int:
@@ -179,10 +224,12 @@ def main() -> int:
         summary[name] = {"seeds": args.seeds, "comparisons": [paired(df, lab) for lab in data["labels"]]}
         for c in summary[name]["comparisons"]:
             if c:
-                print(f"  {c['label']}: best VAE family {c['best_family']} {c['family_nmi'][0]:.3f} vs best raw/PCA "
-                      f"{c['best_baseline']} {c['baseline_nmi'][0]:.3f}: paired difference "
-                      f"{c['paired_difference'][0]:+.3f} ± {c['paired_difference'][1]:.3f} "
-                      f"({c['seeds_family_better']}/{c['n_seeds']} seeds better)")
+                print(
+                    f"  {c['label']}: best VAE family {c['best_family']} {c['family_nmi'][0]:.3f} vs best raw/PCA "
+                    f"{c['best_baseline']} {c['baseline_nmi'][0]:.3f}: paired difference "
+                    f"{c['paired_difference'][0]:+.3f} ± {c['paired_difference'][1]:.3f} "
+                    f"({c['seeds_family_better']}/{c['n_seeds']} seeds better)"
+                )
         summary[name]["targets"] = targets(df, data["labels"])
         for line in summary[name]["targets"]:
             print("  " + line)
@@ -192,6 +239,7 @@ def main() -> int:
 
 def targets(df: pd.DataFrame, labels: dict) -> list[str]:
     """The issue's model targets, as measured: K-Means rows, mean ± std over seeds."""
+
     def nmi(rep, label, clu="kmeans"):
         s = df[(df["representation"] == rep) & (df["label"] == label) & (df["clusterer"] == clu)]["nmi"]
         return (float(s.mean()), float(s.std(ddof=0))) if len(s) else None
@@ -200,15 +248,18 @@ def targets(df: pd.DataFrame, labels: dict) -> list[str]:
     out = []
     if "language" in labels and nmi("multimodal", "language"):
         m, v = nmi("multimodal", "language"), nmi("lyrics", "language")
-        out.append(f"multimodal K-Means language NMI {m[0]:.3f} ± {m[1]:.3f} (target >= 0.90; lyrics alone "
-                   f"{v[0]:.3f})")
+        out.append(f"multimodal K-Means language NMI {m[0]:.3f} ± {m[1]:.3f} (target >= 0.90; lyrics alone {v[0]:.3f})")
         g, a = nmi("multimodal", primary), nmi("vae", primary)
-        out.append(f"multimodal K-Means {primary} NMI {g[0]:.3f} ± {g[1]:.3f} vs audio-only VAE {a[0]:.3f} ± {a[1]:.3f}")
+        out.append(
+            f"multimodal K-Means {primary} NMI {g[0]:.3f} ± {g[1]:.3f} vs audio-only VAE {a[0]:.3f} ± {a[1]:.3f}"
+        )
     if nmi("convvae", primary):
         c, r = nmi("convvae", primary), nmi("raw", primary)
         best = df[(df["representation"] == "convvae") & (df["label"] == primary)].groupby("clusterer")["nmi"].mean()
-        out.append(f"convvae K-Means {primary} NMI {c[0]:.3f} ± {c[1]:.3f} (best clusterer {best.idxmax()} "
-                   f"{best.max():.3f}) vs raw MFCC K-Means {r[0]:.3f} ± {r[1]:.3f}")
+        out.append(
+            f"convvae K-Means {primary} NMI {c[0]:.3f} ± {c[1]:.3f} (best clusterer {best.idxmax()} "
+            f"{best.max():.3f}) vs raw MFCC K-Means {r[0]:.3f} ± {r[1]:.3f}"
+        )
     return out
 
 

@@ -22,8 +22,12 @@ REPO = HERE.parent
 
 def timed_run(args: list[str], out_dir: Path) -> dict:
     t = time.perf_counter()
-    proc = subprocess.run([sys.executable, str(REPO / "run_experiments.py"), "--no-progress", "--output-dir",
-                           str(out_dir), *args], capture_output=True, text=True, cwd=REPO)
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "run_experiments.py"), "--no-progress", "--output-dir", str(out_dir), *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     wall = time.perf_counter() - t
     if proc.returncode != 0:
         raise SystemExit(f"run failed: {proc.stderr.strip().splitlines()[-1]}")

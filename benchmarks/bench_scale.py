@@ -51,9 +51,27 @@ def main() -> int:
         df.insert(0, "filename", [f"row{i}" for i in range(args.rows)])
         df["label"] = [f"class{i}" for i in y]
         df.to_csv(path, index=False)
-        cmd = [sys.executable, str(REPO / "run_experiments.py"), "--dataset", "table", "--data-path", str(path),
-               "--output-dir", str(Path(tmp) / "results"), "--models", "raw", "pca", "vae", "--epochs", "5",
-               "--batch-size", "256", "--seeds", "0", "--no-progress"]
+        cmd = [
+            sys.executable,
+            str(REPO / "run_experiments.py"),
+            "--dataset",
+            "table",
+            "--data-path",
+            str(path),
+            "--output-dir",
+            str(Path(tmp) / "results"),
+            "--models",
+            "raw",
+            "pca",
+            "vae",
+            "--epochs",
+            "5",
+            "--batch-size",
+            "256",
+            "--seeds",
+            "0",
+            "--no-progress",
+        ]
         t = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
         ps = psutil.Process(proc.pid)
@@ -69,8 +87,13 @@ def main() -> int:
         run_dir = Path(out.strip().splitlines()[-1].split("results written to ")[-1])
         info = json.loads((run_dir / "config.json").read_text())
         notes = pd.read_csv(run_dir / "metrics.csv")["note"].dropna().unique().tolist()
-    result = {"rows": args.rows, "wall_s": round(wall, 1), "peak_rss_tree_gb": round(peak / 2**30, 2),
-              "timing_s": info["timing_s"], "guard_notes": [n for n in notes if "subsample" in n][:3]}
+    result = {
+        "rows": args.rows,
+        "wall_s": round(wall, 1),
+        "peak_rss_tree_gb": round(peak / 2**30, 2),
+        "timing_s": info["timing_s"],
+        "guard_notes": [n for n in notes if "subsample" in n][:3],
+    }
     (HERE / "results").mkdir(exist_ok=True)
     (HERE / "results" / "scale.json").write_text(json.dumps(result, indent=2))
     print(f"{args.rows} rows: {result['wall_s']} s wall, peak memory (process tree) {result['peak_rss_tree_gb']} GB")

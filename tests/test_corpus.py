@@ -4,8 +4,8 @@ import shutil
 import numpy as np
 import pandas as pd
 import soundfile as sf
-
 from conftest import SMALL_N, SMALL_STYLES
+
 from musiclust.datasets import corpus
 
 
@@ -14,8 +14,9 @@ def test_default_selection_meets_the_size_promise():
     assert len(counts) >= 5
     assert all(n >= 40 for n in counts.values()), counts
     assert sum(counts.values()) >= 250
-    vocal_languages = {corpus._language_for(c, rel)[0] for c in corpus.STYLE_CLASSES
-                       for rel in corpus.select_scores(c, 50)} - {"none"}
+    vocal_languages = {
+        corpus._language_for(c, rel)[0] for c in corpus.STYLE_CLASSES for rel in corpus.select_scores(c, 50)
+    } - {"none"}
     assert {"de", "it", "la"} <= vocal_languages
 
 

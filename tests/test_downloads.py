@@ -132,8 +132,13 @@ def test_corrupt_archive_fails_its_checksum_and_leaves_nothing(tmp_path, tarball
     data, md5 = tarball
     with Server({"/bad/genres.tar.gz": data[:-10] + b"0123456789"}) as srv:
         with pytest.raises(MusiclustError, match="checksum mismatch") as err:
-            gtzan.download(tmp_path / "gtzan", mirrors=[f"{srv.url}/bad/genres.tar.gz"], md5=md5, progress=False,
-                           default_mirrors=False)
+            gtzan.download(
+                tmp_path / "gtzan",
+                mirrors=[f"{srv.url}/bad/genres.tar.gz"],
+                md5=md5,
+                progress=False,
+                default_mirrors=False,
+            )
     assert "opihi" not in str(err.value)  # only the local server was tried
     leftovers = [p.name for p in (tmp_path / "gtzan" / "downloads").iterdir()]
     assert leftovers == []
@@ -143,9 +148,13 @@ def test_corrupt_archive_fails_its_checksum_and_leaves_nothing(tmp_path, tarball
 def test_404_on_the_first_mirror_falls_back_to_the_next(tmp_path, tarball):
     data, md5 = tarball
     with Server({"/good/genres.tar.gz": data}) as srv:
-        root = gtzan.download(tmp_path / "gtzan", mirrors=[f"{srv.url}/missing/genres.tar.gz",
-                                                           f"{srv.url}/good/genres.tar.gz"], md5=md5, progress=False,
-                              default_mirrors=False)
+        root = gtzan.download(
+            tmp_path / "gtzan",
+            mirrors=[f"{srv.url}/missing/genres.tar.gz", f"{srv.url}/good/genres.tar.gz"],
+            md5=md5,
+            progress=False,
+            default_mirrors=False,
+        )
         assert [p for p, _ in srv.log] == ["/missing/genres.tar.gz", "/good/genres.tar.gz"]
     assert len(load_dataset("gtzan", path=str(root))) == 4
 
@@ -190,8 +199,13 @@ def test_jamendolyrics_loader_pairs_by_file_name(shared_data):
     assert set(table["language"]) == {"en", "de", "es", "fr"}
     ds = load_dataset("jamendolyrics", path=str(shared_data / "jamendolyrics"))
     assert len(ds) == 10 and ds.tracks["has_lyrics"].all()
-    assert ds.info["pairing"] == {"matched": 10, "audio_only": 0, "lyrics_only": 69, "duplicate_keys": 0,
-                                  "keys": {"track_id": 10}}
+    assert ds.info["pairing"] == {
+        "matched": 10,
+        "audio_only": 0,
+        "lyrics_only": 69,
+        "duplicate_keys": 0,
+        "keys": {"track_id": 10},
+    }
     for row in ds.tracks.itertuples():  # each song carries its own lyrics, never another song's
         own = table.loc[table["track_id"] == row.track_id, "lyrics"].iloc[0]
         assert row.lyrics == own and row.audio_path.endswith(f"{row.track_id}.mp3")
@@ -205,31 +219,57 @@ def test_gtzan_audio_with_a_user_lyrics_table(tmp_path, tarball, capsys):
     with tarfile.open(fileobj=io.BytesIO(data)) as tf:
         tf.extractall(root, filter="data")
     table = tmp_path / "my_lyrics.csv"
-    pd.DataFrame({"id": ["blues.00000", "metal.00001", "pop.00042"],
-                  "text": ["I woke up this morning with the blues", "Fire and steel, we ride tonight",
-                           "Nobody's audio"],
-                  "lang": ["English", "English", "English"]}).to_csv(table, index=False)
+    pd.DataFrame(
+        {
+            "id": ["blues.00000", "metal.00001", "pop.00042"],
+            "text": ["I woke up this morning with the blues", "Fire and steel, we ride tonight", "Nobody's audio"],
+            "lang": ["English", "English", "English"],
+        }
+    ).to_csv(table, index=False)
     ds = load_dataset("gtzan", path=str(root), lyrics_table=str(table))
     assert ds.info["pairing"]["matched"] == 2 and ds.info["pairing"]["audio_only"] == 2
     assert ds.info["pairing"]["lyrics_only"] == 1
     lyr = dict(zip(ds.tracks["track_id"], ds.tracks["lyrics"]))
     assert lyr["blues.00000"].startswith("I woke up") and lyr["blues.00001"] == ""
     # the combination runs end to end; the pairing counts are recorded with the run
-    code = run_experiments_main(["--dataset", "gtzan", "--data-path", str(root), "--lyrics-table", str(table),
-                                 "--output-dir", str(tmp_path / "results"), "--models", "raw", "audio_lyrics",
-                                 "--clusterers", "kmeans", "--seeds", "0", "--k", "2", "--no-plots", "--no-cache",
-                                 "--no-progress"])
+    code = run_experiments_main(
+        [
+            "--dataset",
+            "gtzan",
+            "--data-path",
+            str(root),
+            "--lyrics-table",
+            str(table),
+            "--output-dir",
+            str(tmp_path / "results"),
+            "--models",
+            "raw",
+            "audio_lyrics",
+            "--clusterers",
+            "kmeans",
+            "--seeds",
+            "0",
+            "--k",
+            "2",
+            "--no-plots",
+            "--no-cache",
+            "--no-progress",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     info = json.loads(next((tmp_path / "results").glob("gtzan-*/config.json")).read_text())
     assert info["resolved"]["dataset_info"]["pairing"]["matched"] == 2
 
 
 def test_url_source_normalizes_any_lyrics_csv(tmp_path):
-    csv = ("song,singer,text,lang,genre\nAmar Shonar Bangla,Tagore,আমার সোনার বাংলা,Bengali,folk\n"
-           "Yesterday,Beatles,all my troubles seemed so far away,English,pop\n").encode()
+    csv = (
+        "song,singer,text,lang,genre\nAmar Shonar Bangla,Tagore,আমার সোনার বাংলা,Bengali,folk\n"
+        "Yesterday,Beatles,all my troubles seemed so far away,English,pop\n"
+    ).encode()
     with Server({"/l/songs.csv": csv}) as srv:
-        out = lyrics.download("url", tmp_path, url=f"{srv.url}/l/songs.csv", sha256=hashlib.sha256(csv).hexdigest(),
-                              progress=False)
+        out = lyrics.download(
+            "url", tmp_path, url=f"{srv.url}/l/songs.csv", sha256=hashlib.sha256(csv).hexdigest(), progress=False
+        )
         with pytest.raises(MusiclustError, match="checksum"):
             lyrics.download("url", tmp_path / "x", url=f"{srv.url}/l/songs.csv", sha256="0" * 64, progress=False)
     table = pd.read_csv(out, keep_default_na=False)
@@ -248,10 +288,27 @@ def test_kaggle_without_credentials_is_a_clear_error(tmp_path, monkeypatch):
 
 
 def test_jamendolyrics_runs_end_to_end(shared_data, tmp_path, capsys):
-    code = run_experiments_main(["--dataset", "jamendolyrics", "--data-path", str(shared_data / "jamendolyrics"),
-                                 "--output-dir", str(tmp_path), "--models", "raw", "lyrics", "audio_lyrics",
-                                 "--clusterers", "kmeans", "--seeds", "0", "--no-plots", "--no-cache",
-                                 "--no-progress"])
+    code = run_experiments_main(
+        [
+            "--dataset",
+            "jamendolyrics",
+            "--data-path",
+            str(shared_data / "jamendolyrics"),
+            "--output-dir",
+            str(tmp_path),
+            "--models",
+            "raw",
+            "lyrics",
+            "audio_lyrics",
+            "--clusterers",
+            "kmeans",
+            "--seeds",
+            "0",
+            "--no-plots",
+            "--no-cache",
+            "--no-progress",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     run_dir = next(tmp_path.glob("jamendolyrics-*"))
     info = json.loads((run_dir / "config.json").read_text())

@@ -8,8 +8,8 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import REPO
+
 from musiclust.cli import run_experiments_main
 from musiclust.report import fmt
 
@@ -26,8 +26,19 @@ def _run(args, capsys):
 @pytest.fixture(scope="module")
 def quick_run(small_corpus, tmp_path_factory):
     out_dir = tmp_path_factory.mktemp("results")
-    code = run_experiments_main(["--data-path", str(small_corpus), "--output-dir", str(out_dir), "--quick",
-                                 "--no-progress", "--no-cache", "--epochs", "5"])
+    code = run_experiments_main(
+        [
+            "--data-path",
+            str(small_corpus),
+            "--output-dir",
+            str(out_dir),
+            "--quick",
+            "--no-progress",
+            "--no-cache",
+            "--epochs",
+            "5",
+        ]
+    )
     assert code == 0
     run_dir = next(p for p in out_dir.iterdir() if p.is_dir() and p.name.startswith("corpus-"))
     return out_dir, run_dir
@@ -38,9 +49,22 @@ def test_quick_run_writes_every_promised_file(quick_run):
     info = json.loads((run_dir / "config.json").read_text())
     assert info["resolved"]["representations_run"] == ALL_REPS  # the small corpus has lyrics, audio and language
     assert info["versions"]["tensorflow"] and info["config"]["seeds"] == [0] and info["config"]["quick"]
-    for name in ["config.json", "metrics.csv", "summary.csv", "latents.npz", "tracks.csv", "skipped.csv",
-                 "histories.json", "feature_notes.csv", "report.md", "report.pdf", "report/report.tex",
-                 "clusters.csv", "embeddings_2d.npz", "explorer.html"]:
+    for name in [
+        "config.json",
+        "metrics.csv",
+        "summary.csv",
+        "latents.npz",
+        "tracks.csv",
+        "skipped.csv",
+        "histories.json",
+        "feature_notes.csv",
+        "report.md",
+        "report.pdf",
+        "report/report.tex",
+        "clusters.csv",
+        "embeddings_2d.npz",
+        "explorer.html",
+    ]:
         assert (run_dir / name).is_file(), name
     for model in MODELS:
         assert (run_dir / "models" / f"{model}_seed0.keras").is_file()
@@ -90,14 +114,24 @@ def test_every_metric_cell_is_a_number_or_nan_with_a_reason(quick_run):
 def test_report_numbers_equal_the_csv_and_report_only_rebuilds_it(quick_run, capsys):
     _, run_dir = quick_run
     report = (run_dir / "report.md").read_text()
-    for section in ["abstract:", "# Introduction", "# Related Work", "# Method", "# Experiments", "# Results",
-                    "# Limitations", "# Conclusion", "# Appendix"]:
+    for section in [
+        "abstract:",
+        "# Introduction",
+        "# Related Work",
+        "# Method",
+        "# Experiments",
+        "# Results",
+        "# Limitations",
+        "# Conclusion",
+        "# Appendix",
+    ]:
         assert section in report
     summary = pd.read_csv(run_dir / "summary.csv")
     table = [ln for ln in report.splitlines() if ln.startswith("| ") and " | " in ln]
     for _, r in summary[summary["target"] == "style"].iterrows():
-        expected = (f"| {r['representation']} | {r['clusterer']} | "
-                    + " | ".join(fmt(r[f"{m}_mean"], r[f"{m}_std"]) for m in ("nmi", "ari", "acc", "purity")))
+        expected = f"| {r['representation']} | {r['clusterer']} | " + " | ".join(
+            fmt(r[f"{m}_mean"], r[f"{m}_std"]) for m in ("nmi", "ari", "acc", "purity")
+        )
         assert any(ln.startswith(expected) for ln in table), expected
     assert "{'" not in report and "': " not in report  # no Python reprs in the prose
     info = json.loads((run_dir / "config.json").read_text())
@@ -113,14 +147,26 @@ def test_report_tex_for_overleaf_and_a_typeset_pdf(quick_run):
     _, run_dir = quick_run
     info = json.loads((run_dir / "config.json").read_text())
     tex = (run_dir / "report" / "report.tex").read_text()
-    for part in (r"\begin{abstract}", r"\section{Introduction}", r"\section{Related Work}", r"\section{Method}",
-                 r"\section{Experiments}", r"\section{Results}", r"\section{Limitations}", r"\section{Conclusion}",
-                 r"\appendix", r"\bibliography{references}", "neurips_2024.sty", "geometry"):
+    for part in (
+        r"\begin{abstract}",
+        r"\section{Introduction}",
+        r"\section{Related Work}",
+        r"\section{Method}",
+        r"\section{Experiments}",
+        r"\section{Results}",
+        r"\section{Limitations}",
+        r"\section{Conclusion}",
+        r"\appendix",
+        r"\bibliography{references}",
+        "neurips_2024.sty",
+        "geometry",
+    ):
         assert part in tex, part
     first_table = tex.split(r"\begin{longtable}")[1].split(r"\end{longtable}")[0]
     rows = [ln for ln in first_table.splitlines() if "&" in ln and "±" in ln]
     assert sorted(r.split("&")[0].strip().replace("\\_", "_") for r in rows) == sorted(
-        info["resolved"]["representations_run"])  # one row per representation that ran
+        info["resolved"]["representations_run"]
+    )  # one row per representation that ran
     assert (run_dir / "report" / "references.bib").is_file()
     figs = {p.name for p in (run_dir / "report" / "figures").glob("*.png")}
     assert "comparison_style.png" in figs and all(f"figures/{f}" in tex for f in ("comparison_style.png",))
@@ -136,8 +182,22 @@ def test_report_tex_for_overleaf_and_a_typeset_pdf(quick_run):
 
 
 def test_seeds_runs_do_not_overwrite_and_shared_csv_accumulates(small_corpus, tmp_path, capsys):
-    args = ["--data-path", str(small_corpus), "--output-dir", str(tmp_path), "--models", "raw", "pca",
-            "--clusterers", "kmeans", "agglomerative", "--seeds", "0", "1", "--no-plots"]
+    args = [
+        "--data-path",
+        str(small_corpus),
+        "--output-dir",
+        str(tmp_path),
+        "--models",
+        "raw",
+        "pca",
+        "--clusterers",
+        "kmeans",
+        "agglomerative",
+        "--seeds",
+        "0",
+        "1",
+        "--no-plots",
+    ]
     code, out, err = _run(args, capsys)
     assert code == 0, err
     assert "NMI(style, k=4)" in out and out.strip().splitlines()[-1].startswith("results written to")
@@ -151,8 +211,24 @@ def test_seeds_runs_do_not_overwrite_and_shared_csv_accumulates(small_corpus, tm
 
 
 def test_k_auto_is_chosen_without_labels_and_recorded(small_corpus, tmp_path, capsys):
-    code, _, err = _run(["--data-path", str(small_corpus), "--output-dir", str(tmp_path), "--models", "raw",
-                         "--clusterers", "kmeans", "--seeds", "0", "--k", "auto", "--no-plots"], capsys)
+    code, _, err = _run(
+        [
+            "--data-path",
+            str(small_corpus),
+            "--output-dir",
+            str(tmp_path),
+            "--models",
+            "raw",
+            "--clusterers",
+            "kmeans",
+            "--seeds",
+            "0",
+            "--k",
+            "auto",
+            "--no-plots",
+        ],
+        capsys,
+    )
     assert code == 0, err
     info = json.loads(next(tmp_path.glob("corpus-*/config.json")).read_text())
     choice = info["resolved"]["k_choice"]
@@ -167,9 +243,27 @@ def test_k_auto_is_chosen_without_labels_and_recorded(small_corpus, tmp_path, ca
 def test_inapplicable_models_are_skipped_with_a_reason(shared_data, tmp_path, capsys):
     table = tmp_path / "t.csv"
     pd.read_csv(shared_data / "gtzan" / "features_30_sec.csv").iloc[::5].to_csv(table, index=False)
-    code, _, err = _run(["--dataset", "table", "--data-path", str(table), "--output-dir", str(tmp_path),
-                         "--models", "raw", "convvae", "lyrics", "cvae", "--clusterers", "kmeans", "--seeds", "0",
-                         "--no-plots"], capsys)
+    code, _, err = _run(
+        [
+            "--dataset",
+            "table",
+            "--data-path",
+            str(table),
+            "--output-dir",
+            str(tmp_path),
+            "--models",
+            "raw",
+            "convvae",
+            "lyrics",
+            "cvae",
+            "--clusterers",
+            "kmeans",
+            "--seeds",
+            "0",
+            "--no-plots",
+        ],
+        capsys,
+    )
     assert code == 0, err
     run_dir = next(tmp_path.glob("table-*"))
     skipped = pd.read_csv(run_dir / "skipped.csv")
@@ -185,13 +279,16 @@ def test_inapplicable_models_are_skipped_with_a_reason(shared_data, tmp_path, ca
     assert "Not run: convvae (" in report  # and what did not run is a limitation with its reason
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["--dataset", "spotify"], "unknown dataset 'spotify'"),
-    (["--dataset", "gtzan", "--data-path", "/nonexistent/gtzan"], "download_gtzan.py"),
-    (["--k", "50"], "larger than the number of tracks"),
-    (["--models", "tsne"], "unknown representation"),
-    (["--clusterers", "spectral"], "unknown clusterer"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--dataset", "spotify"], "unknown dataset 'spotify'"),
+        (["--dataset", "gtzan", "--data-path", "/nonexistent/gtzan"], "download_gtzan.py"),
+        (["--k", "50"], "larger than the number of tracks"),
+        (["--models", "tsne"], "unknown representation"),
+        (["--clusterers", "spectral"], "unknown clusterer"),
+    ],
+)
 def test_bad_input_is_one_line_and_nonzero(small_corpus, tmp_path, capsys, args, needle):
     if "--dataset" not in args:
         args = args + ["--data-path", str(small_corpus)]
@@ -205,14 +302,20 @@ def test_table_errors(tmp_path, capsys):
     pd.DataFrame({"f": [1.0, 2.0, 3.0], "label": ["a", "a", "a"]}).to_csv(path, index=False)
     code, _, err = _run(["--dataset", "table", "--data-path", str(path), "--output-dir", str(tmp_path)], capsys)
     assert code == 2 and "single class" in err and len(err.strip().splitlines()) == 1
-    code, _, err = _run(["--dataset", "table", "--data-path", str(path), "--label-column", "genre",
-                         "--output-dir", str(tmp_path)], capsys)
+    code, _, err = _run(
+        ["--dataset", "table", "--data-path", str(path), "--label-column", "genre", "--output-dir", str(tmp_path)],
+        capsys,
+    )
     assert code == 2 and "no label column" in err
 
 
 def test_script_exits_nonzero_with_one_line(tmp_path):
-    proc = subprocess.run([sys.executable, str(REPO / "run_experiments.py"), "--dataset", "nope",
-                           "--output-dir", str(tmp_path)], capture_output=True, text=True, cwd=tmp_path)
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "run_experiments.py"), "--dataset", "nope", "--output-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines()[-1].startswith("error: unknown dataset 'nope'")
 
@@ -225,11 +328,13 @@ def test_notebook_runs_top_to_bottom_on_a_finished_run(quick_run, small_corpus, 
     monkeypatch.setenv("MUSICLUST_RESULTS", str(out_dir))
     monkeypatch.setenv("MUSICLUST_CORPUS", str(small_corpus))
     nb = nbformat.read(REPO / "notebooks" / "exploratory.ipynb", as_version=4)
-    NotebookClient(nb, timeout=600, kernel_name="python3",
-                   resources={"metadata": {"path": str(REPO / "notebooks")}}).execute()
+    NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(REPO / "notebooks")}}
+    ).execute()
     text = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
     assert run_dir.name in json.dumps(nb.cells[2].outputs)  # it read the run, it did not make a new one
     assert "final training loss" in text
+    assert "explorer.html" in json.dumps([c.outputs for c in nb.cells if c.cell_type == "code"])  # shown inline
     images = sum("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert images >= 4
 
@@ -238,8 +343,10 @@ def test_config_file_with_overrides_round_trips(small_corpus, tmp_path, capsys):
     from musiclust.config import ExperimentConfig
 
     cfg = tmp_path / "study.yaml"
-    cfg.write_text(f"dataset:\n  name: corpus\n  path: {small_corpus}\nrepresentations: [raw, pca]\n"
-                   "clusterers: [kmeans]\nseeds: [3, 4]\nlatent_dim: 5\nplots: false\n")
+    cfg.write_text(
+        f"dataset:\n  name: corpus\n  path: {small_corpus}\nrepresentations: [raw, pca]\n"
+        "clusterers: [kmeans]\nseeds: [3, 4]\nlatent_dim: 5\nplots: false\n"
+    )
     code, _, err = _run(["--config", str(cfg), "--seeds", "7", "--output-dir", str(tmp_path / "out")], capsys)
     assert code == 0, err
     saved = json.loads(next((tmp_path / "out").glob("corpus-*/config.json")).read_text())["config"]

@@ -1,5 +1,5 @@
-"""explorer.html in a real browser (headless Chromium driven by selenium): it loads offline without console errors, draws
-one mark per track, changes its legend with the colouring, and plays the track that is clicked."""
+"""explorer.html in a real browser (headless Chromium driven by selenium): it loads offline without console errors,
+draws one mark per track, changes its legend with the colouring, and plays the track that is clicked."""
 
 from __future__ import annotations
 
@@ -21,9 +21,26 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 @pytest.fixture(scope="module")
 def explorer_run(small_corpus, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("explorer")
-    code = run_experiments_main(["--data-path", str(small_corpus), "--output-dir", str(out), "--models", "raw", "pca",
-                                 "lyrics", "--clusterers", "kmeans", "agglomerative", "--seeds", "0", "--no-plots",
-                                 "--no-progress", "--no-cache"])
+    code = run_experiments_main(
+        [
+            "--data-path",
+            str(small_corpus),
+            "--output-dir",
+            str(out),
+            "--models",
+            "raw",
+            "pca",
+            "lyrics",
+            "--clusterers",
+            "kmeans",
+            "agglomerative",
+            "--seeds",
+            "0",
+            "--no-plots",
+            "--no-progress",
+            "--no-cache",
+        ]
+    )
     assert code == 0
     return next(p for p in out.iterdir() if p.is_dir() and p.name.startswith("corpus-"))
 
@@ -37,9 +54,18 @@ def browser():
 
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--autoplay-policy=no-user-gesture-required", "--window-size=1300,1000"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--autoplay-policy=no-user-gesture-required",
+        "--window-size=1300,1000",
+    ):
         opts.add_argument(arg)
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
@@ -49,7 +75,7 @@ def browser():
 
 def test_the_explorer_file_is_standalone_and_offline(explorer_run):
     html = (explorer_run / "explorer.html").read_text()
-    assert "cdn.bokeh.org" not in html and "<script src=\"http" not in html  # JavaScript inlined, no CDN
+    assert "cdn.bokeh.org" not in html and '<script src="http' not in html  # JavaScript inlined, no CDN
     assert '<audio id="player"' in html
 
 
@@ -90,7 +116,8 @@ def test_explorer_in_a_real_browser(explorer_run, browser):
         const pv = Bokeh.index.get_one(doc.get_model_by_name('map'));
         const d = doc.get_model_by_name('points').data_source.data;
         const rect = pv.canvas_view.el.getBoundingClientRect();
-        const pts = d.x.map((x, i) => [rect.left + pv.frame.x_scale.compute(x), rect.top + pv.frame.y_scale.compute(d.y[i])]);
+        const pts = d.x.map((x, i) => [rect.left + pv.frame.x_scale.compute(x),
+                                       rect.top + pv.frame.y_scale.compute(d.y[i])]);
         let best = 0, bestGap = -1;
         pts.forEach((p, i) => {
             const gap = Math.min(...pts.filter((_, j) => j !== i).map(q => Math.hypot(p[0] - q[0], p[1] - q[1])));
@@ -118,9 +145,24 @@ def test_explorer_in_a_real_browser(explorer_run, browser):
 def test_feature_table_runs_have_no_player_and_say_why(shared_data, tmp_path, capsys):
     table = tmp_path / "t.csv"
     pd.read_csv(shared_data / "gtzan" / "features_30_sec.csv").iloc[::10].to_csv(table, index=False)
-    code = run_experiments_main(["--dataset", "table", "--data-path", str(table), "--output-dir", str(tmp_path),
-                                 "--models", "raw", "--clusterers", "kmeans", "--seeds", "0", "--no-plots",
-                                 "--no-progress"])
+    code = run_experiments_main(
+        [
+            "--dataset",
+            "table",
+            "--data-path",
+            str(table),
+            "--output-dir",
+            str(tmp_path),
+            "--models",
+            "raw",
+            "--clusterers",
+            "kmeans",
+            "--seeds",
+            "0",
+            "--no-plots",
+            "--no-progress",
+        ]
+    )
     assert code == 0
     html = next(tmp_path.glob("table-*/explorer.html")).read_text()
     assert '<audio id="player"' not in html and "nothing to play" in html

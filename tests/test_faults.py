@@ -17,10 +17,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import REPO
+
 from musiclust.cli import download_gtzan_main, run_experiments_main
-from musiclust.errors import MusiclustError
 
 FAST = ["--models", "raw", "--clusterers", "kmeans", "--no-plots", "--no-progress", "--no-cache", "--seeds", "0"]
 
@@ -34,10 +33,13 @@ def collection(small_corpus, tmp_path_factory) -> Path:
     rows = []
     for r in manifest.itertuples(index=False):
         name = f"{r.track_id}.wav"
-        shutil.copyfile(Path(r.audio_path) if Path(r.audio_path).is_absolute() else small_corpus / r.audio_path,
-                        root / "songs" / name)
-        rows.append({"file": f"songs/{name}", "genre": r.style, "language": r.language, "lyrics": r.lyrics,
-                     "title": r.title})
+        shutil.copyfile(
+            Path(r.audio_path) if Path(r.audio_path).is_absolute() else small_corpus / r.audio_path,
+            root / "songs" / name,
+        )
+        rows.append(
+            {"file": f"songs/{name}", "genre": r.style, "language": r.language, "lyrics": r.lyrics, "title": r.title}
+        )
     pd.DataFrame(rows).to_csv(root / "meta.csv", index=False)
     return root
 
@@ -60,8 +62,20 @@ def test_blank_label_cells_leave_those_tracks_out_of_that_label_only(collection,
     meta.loc[[0, 5], "genre"] = ""  # two tracks without a genre
     meta.to_csv(tmp_path / "meta.csv", index=False)
     out = tmp_path / "out"
-    code, _, err = _run(["--dataset", "folder", "--data-path", str(collection), "--metadata", str(tmp_path / "meta.csv"),
-                         "--output-dir", str(out), *FAST], capsys)
+    code, _, err = _run(
+        [
+            "--dataset",
+            "folder",
+            "--data-path",
+            str(collection),
+            "--metadata",
+            str(tmp_path / "meta.csv"),
+            "--output-dir",
+            str(out),
+            *FAST,
+        ],
+        capsys,
+    )
     assert code == 0, err
     run_dir = _only_run(out)
     m = pd.read_csv(run_dir / "metrics.csv")
@@ -76,8 +90,22 @@ def test_blank_label_cells_leave_those_tracks_out_of_that_label_only(collection,
 
 def test_an_early_error_leaves_no_run_folder(collection, tmp_path, capsys):
     out = tmp_path / "out"
-    code, _, err = _run(["--dataset", "folder", "--data-path", str(collection), "--metadata",
-                         str(collection / "meta.csv"), "--label-column", "mood", "--output-dir", str(out), *FAST], capsys)
+    code, _, err = _run(
+        [
+            "--dataset",
+            "folder",
+            "--data-path",
+            str(collection),
+            "--metadata",
+            str(collection / "meta.csv"),
+            "--label-column",
+            "mood",
+            "--output-dir",
+            str(out),
+            *FAST,
+        ],
+        capsys,
+    )
     assert code == 2 and err.count("\n") == 1 and "no label column 'mood'" in err
     assert not [p for p in out.iterdir() if p.is_dir()] if out.exists() else True
 
@@ -89,9 +117,26 @@ def test_single_class_labels_are_skipped_with_a_reason(collection, tmp_path, cap
     meta["language"] = "und"  # language all undetermined
     meta.to_csv(tmp_path / "meta.csv", index=False)
     out = tmp_path / "out"
-    code, _, err = _run(["--dataset", "folder", "--data-path", str(collection), "--metadata", str(tmp_path / "meta.csv"),
-                         "--label-column", "genre", "--label-column", "mood", "--label-column", "language",
-                         "--output-dir", str(out), *FAST], capsys)
+    code, _, err = _run(
+        [
+            "--dataset",
+            "folder",
+            "--data-path",
+            str(collection),
+            "--metadata",
+            str(tmp_path / "meta.csv"),
+            "--label-column",
+            "genre",
+            "--label-column",
+            "mood",
+            "--label-column",
+            "language",
+            "--output-dir",
+            str(out),
+            *FAST,
+        ],
+        capsys,
+    )
     assert code == 0, err
     run_dir = _only_run(out)
     info = json.loads((run_dir / "config.json").read_text())
@@ -100,10 +145,25 @@ def test_single_class_labels_are_skipped_with_a_reason(collection, tmp_path, cap
     assert info["resolved"]["label_columns"] == ["genre"]
     assert set(pd.read_csv(run_dir / "metrics.csv")["target"]) == {"genre"}
     report = (run_dir / "report.md").read_text()
-    assert "label `mood`: not evaluated" in report and "label `language`: not evaluated" in report
+    assert "Label mood not evaluated: a single class" in report and "Label language not evaluated" in report
+    assert (run_dir / "report.pdf").stat().st_size > 10_000  # typeset even without figures (--no-plots)
     # a single-class primary label and nothing else: one line, no run folder
-    code, _, err = _run(["--dataset", "folder", "--data-path", str(collection), "--metadata", str(tmp_path / "meta.csv"),
-                         "--label-column", "mood", "--output-dir", str(tmp_path / "out2"), *FAST], capsys)
+    code, _, err = _run(
+        [
+            "--dataset",
+            "folder",
+            "--data-path",
+            str(collection),
+            "--metadata",
+            str(tmp_path / "meta.csv"),
+            "--label-column",
+            "mood",
+            "--output-dir",
+            str(tmp_path / "out2"),
+            *FAST,
+        ],
+        capsys,
+    )
     assert code == 2 and err.count("\n") == 1 and "no label column has two classes" in err
 
 
@@ -190,8 +250,12 @@ def test_cache_entries_of_the_wrong_shape_or_keys_are_recomputed(shared_data, tm
     cache = FeatureCache(tmp_path / "cache")
     key = entry_key(content_key(clip), "mfcc", audio.FEATURE_PARAMS)
     first = extract([clip], "mfcc", n_jobs=1, progress=False, cache=cache)
-    for bad in ({"values": np.zeros(7)}, {"values": np.zeros((40, 2))}, {"other": np.zeros(40)},
-                {"values": np.zeros(40), "columns": np.array(["a", "b"])}):
+    for bad in (
+        {"values": np.zeros(7)},
+        {"values": np.zeros((40, 2))},
+        {"other": np.zeros(40)},
+        {"values": np.zeros(40), "columns": np.array(["a", "b"])},
+    ):
         cache.save("mfcc", key, **bad)
         again = extract([clip], "mfcc", n_jobs=1, progress=False, cache=cache)
         assert again.n_cached == 0 and again.X.shape == (1, 40)
@@ -208,8 +272,20 @@ def test_unusable_output_dir_fails_before_any_work(where, collection, tmp_path, 
         target.write_text("not a folder")
     else:
         target = Path("/proc/self/musiclust-results")  # not writable even for root
-    code, out, err = _run(["--dataset", "folder", "--data-path", str(collection), "--metadata",
-                           str(collection / "meta.csv"), "--output-dir", str(target), *FAST], capsys)
+    code, out, err = _run(
+        [
+            "--dataset",
+            "folder",
+            "--data-path",
+            str(collection),
+            "--metadata",
+            str(collection / "meta.csv"),
+            "--output-dir",
+            str(target),
+            *FAST,
+        ],
+        capsys,
+    )
     assert code == 2 and err.count("\n") == 1 and "--output-dir" in err
     assert ("is a file" in err) if where == "file" else ("not writable" in err)
     assert "pairing" not in out  # failed before loading anything
@@ -236,8 +312,13 @@ def test_duplicate_lyrics_keys_are_not_reported_as_lyrics_without_audio(tmp_path
     from musiclust.datasets.lyrics import attach_lyrics, read_lyrics_table
 
     tracks = pd.DataFrame({"track_id": ["s1", "s2"], "genre": ["a", "b"]})
-    pd.DataFrame({"track_id": ["s1", "s2", "s1"], "lyrics": ["first text", "second text", "imposter text"],
-                  "language": ["en", "en", "de"]}).to_csv(tmp_path / "lyr.csv", index=False)
+    pd.DataFrame(
+        {
+            "track_id": ["s1", "s2", "s1"],
+            "lyrics": ["first text", "second text", "imposter text"],
+            "language": ["en", "en", "de"],
+        }
+    ).to_csv(tmp_path / "lyr.csv", index=False)
     with caplog.at_level(logging.WARNING):
         ds = attach_lyrics(Dataset("t", tracks, ["genre"], "genre"), read_lyrics_table(tmp_path / "lyr.csv"))
     assert "duplicate key" in caplog.text and "s1" in caplog.text
@@ -252,8 +333,12 @@ def test_lyrics_ids_that_are_paths_match_track_ids_by_stem(tmp_path):
     from musiclust.datasets.lyrics import attach_lyrics, read_lyrics_table
 
     tracks = pd.DataFrame({"track_id": ["song_1", "song_2", "song_3"], "genre": ["a", "b", "a"]})
-    pd.DataFrame({"path": ["bangla/song_1.mp3", "english\\song_2.MP3", "other/song_9.mp3"],
-                  "lyrics": ["আমার সোনার বাংলা", "hello world", "nobody's"]}).to_csv(tmp_path / "l.csv", index=False)
+    pd.DataFrame(
+        {
+            "path": ["bangla/song_1.mp3", "english\\song_2.MP3", "other/song_9.mp3"],
+            "lyrics": ["আমার সোনার বাংলা", "hello world", "nobody's"],
+        }
+    ).to_csv(tmp_path / "l.csv", index=False)
     ds = attach_lyrics(Dataset("t", tracks, ["genre"], "genre"), read_lyrics_table(tmp_path / "l.csv"))
     assert ds.tracks["lyrics"].tolist() == ["আমার সোনার বাংলা", "hello world", ""]
     assert ds.info["pairing"]["matched"] == 2 and ds.info["pairing"]["lyrics_only"] == 1
@@ -263,10 +348,20 @@ def test_lyrics_ids_that_are_paths_match_track_ids_by_stem(tmp_path):
 def test_summary_counts_finite_seeds_and_degenerate_clusterings():
     from musiclust.evaluation import summarize
 
-    metrics = pd.DataFrame({
-        "representation": ["raw"] * 3, "clusterer": ["dbscan"] * 3, "seed": [0, 1, 2], "target": ["genre"] * 3,
-        "k": [np.nan] * 3, "n_clusters_found": [3, 1, 0], "noise_fraction": [0.1, 0.2, 1.0],
-        "nmi": [0.4, np.nan, np.nan], "ari": [0.2, np.nan, np.nan], "note": ["", "only one", "all noise"]})
+    metrics = pd.DataFrame(
+        {
+            "representation": ["raw"] * 3,
+            "clusterer": ["dbscan"] * 3,
+            "seed": [0, 1, 2],
+            "target": ["genre"] * 3,
+            "k": [np.nan] * 3,
+            "n_clusters_found": [3, 1, 0],
+            "noise_fraction": [0.1, 0.2, 1.0],
+            "nmi": [0.4, np.nan, np.nan],
+            "ari": [0.2, np.nan, np.nan],
+            "note": ["", "only one", "all noise"],
+        }
+    )
     s = summarize(metrics).iloc[0]
     assert s["n_seeds"] == 1 and s["n_degenerate"] == 2 and s["nmi_mean"] == pytest.approx(0.4)
 
@@ -285,8 +380,20 @@ def test_random_bytes_named_wav_are_skipped_as_not_audio(collection, tmp_path, c
     meta = pd.read_csv(folder / "meta.csv", keep_default_na=False)
     extra = meta.iloc[[0]].assign(file="songs/junk.wav")
     pd.concat([meta, extra], ignore_index=True).to_csv(folder / "meta.csv", index=False)
-    code, _, err = _run(["--dataset", "folder", "--data-path", str(folder), "--metadata", str(folder / "meta.csv"),
-                         "--output-dir", str(tmp_path / "out"), *FAST], capsys)
+    code, _, err = _run(
+        [
+            "--dataset",
+            "folder",
+            "--data-path",
+            str(folder),
+            "--metadata",
+            str(folder / "meta.csv"),
+            "--output-dir",
+            str(tmp_path / "out"),
+            *FAST,
+        ],
+        capsys,
+    )
     assert code == 0, err
     skipped = pd.read_csv(_only_run(tmp_path / "out") / "skipped.csv")
     row = skipped[skipped["item"].str.endswith("junk.wav")].iloc[0]
@@ -297,23 +404,49 @@ def test_random_bytes_named_wav_are_skipped_as_not_audio(collection, tmp_path, c
 def test_cpp_log_lines_are_filtered_and_python_warnings_kept():
     from musiclust.logs import without_cpp_log_lines
 
-    text = ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
-            "I0000 00:00:1795757239.958362    6778 cudart_stub.cc:31] Could not find cuda drivers on your machine.\n"
-            "E0000 00:00:1712345678.123456   12345 cuda_driver.cc:152] failed call to cuInit: UNKNOWN ERROR (303)\n"
-            "2024-03-01 10:00:00.000000: E external/local_xla/xla/stream_executor/cuda/cuda_driver.cc:282] failed "
-            "call to cuInit: UNKNOWN ERROR (303)\n"
-            "/x/y.py:3: UserWarning: a real warning\n")
+    text = (
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+        "I0000 00:00:1795757239.958362    6778 cudart_stub.cc:31] Could not find cuda drivers on your machine.\n"
+        "E0000 00:00:1712345678.123456   12345 cuda_driver.cc:152] failed call to cuInit: UNKNOWN ERROR (303)\n"
+        "2024-03-01 10:00:00.000000: E external/local_xla/xla/stream_executor/cuda/cuda_driver.cc:282] failed "
+        "call to cuInit: UNKNOWN ERROR (303)\n"
+        "/x/y.py:3: UserWarning: a real warning\n"
+    )
     assert without_cpp_log_lines(text) == ["/x/y.py:3: UserWarning: a real warning"]
 
 
 @pytest.mark.slow
 def test_a_normal_run_prints_no_tensorflow_cpp_lines(collection, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "ABSL_", "GRPC_"))}
-    proc = subprocess.run([sys.executable, str(REPO / "run_experiments.py"), "--dataset", "folder", "--data-path",
-                           str(collection), "--metadata", str(collection / "meta.csv"), "--models", "raw", "ae",
-                           "--clusterers", "kmeans", "--seeds", "0", "--epochs", "2", "--no-plots", "--no-cache",
-                           "--output-dir", str(tmp_path / "out")], capture_output=True, text=True, env=env,
-                          timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "run_experiments.py"),
+            "--dataset",
+            "folder",
+            "--data-path",
+            str(collection),
+            "--metadata",
+            str(collection / "meta.csv"),
+            "--models",
+            "raw",
+            "ae",
+            "--clusterers",
+            "kmeans",
+            "--seeds",
+            "0",
+            "--epochs",
+            "2",
+            "--no-plots",
+            "--no-cache",
+            "--output-dir",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     everything = proc.stdout + proc.stderr
     for noise in ("cuInit", "absl", "cudart_stub", "oneDNN", "I0000", "E0000", "W0000"):

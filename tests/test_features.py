@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import scipy.ndimage as ndi
 import soundfile as sf
-
 from conftest import REPO
+
 from musiclust.features import audio, kernels
 from musiclust.features.cache import FeatureCache
 from musiclust.features.engine import extract
@@ -38,8 +38,15 @@ def clip(tmp_path_factory):
     return str(path)
 
 
-@pytest.mark.parametrize("fmt,subtype,sr,channels", [("WAV", "PCM_16", 22050, 1), ("WAV", "PCM_16", 44100, 2),
-                                                     ("AU", "PCM_16", 22050, 1), ("FLAC", "PCM_16", 44100, 1)])
+@pytest.mark.parametrize(
+    "fmt,subtype,sr,channels",
+    [
+        ("WAV", "PCM_16", 22050, 1),
+        ("WAV", "PCM_16", 44100, 2),
+        ("AU", "PCM_16", 22050, 1),
+        ("FLAC", "PCM_16", 44100, 1),
+    ],
+)
 def test_decode_paths_match_librosa_load(tmp_path, fmt, subtype, sr, channels):
     y = music_like(2.0, sr)
     data = np.stack([y, 0.5 * y], axis=1) if channels == 2 else y
@@ -107,13 +114,16 @@ def test_kernels_equal_the_library_calls():
     S[:, 5] = 0  # a silent frame
     S[10:13, :] = S[10, :]  # ties
     for axis, size in ((1, (1, 31)), (0, (31, 1))):
-        np.testing.assert_array_equal(kernels.median_filter_axis(S, 31, axis),
-                                      ndi.median_filter(S, size=size, mode="reflect"))
+        np.testing.assert_array_equal(
+            kernels.median_filter_axis(S, 31, axis), ndi.median_filter(S, size=size, mode="reflect")
+        )
     shape = kernels.spectral_shape(S, sr=SR, n_fft=512)
-    np.testing.assert_allclose(shape["centroid"], librosa.feature.spectral_centroid(S=S, sr=SR, n_fft=512)[0],
-                               rtol=1e-6)
-    np.testing.assert_allclose(shape["bandwidth"], librosa.feature.spectral_bandwidth(S=S, sr=SR, n_fft=512)[0],
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        shape["centroid"], librosa.feature.spectral_centroid(S=S, sr=SR, n_fft=512)[0], rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        shape["bandwidth"], librosa.feature.spectral_bandwidth(S=S, sr=SR, n_fft=512)[0], rtol=1e-6
+    )
     np.testing.assert_array_equal(shape["rolloff"], librosa.feature.spectral_rolloff(S=S, sr=SR, n_fft=512)[0])
     y = music_like(1.0)
     y[1000:3000] = 0
@@ -141,13 +151,17 @@ def test_frame_layout_stft_istft_and_tempogram_equal_librosa(seconds):
     np.testing.assert_allclose(D_tf, librosa.stft(y).T, rtol=0, atol=1e-6 * np.abs(D_tf).max())
     rng = np.random.default_rng(2)
     X = (D_tf * rng.uniform(0, 1, size=D_tf.shape)).astype(np.complex64)  # a masked STFT, as HPSS makes
-    np.testing.assert_allclose(kernels.istft_frames(X, length=y.size), librosa.istft(X.T, length=y.size),
-                               rtol=0, atol=1e-6)
+    np.testing.assert_allclose(
+        kernels.istft_frames(X, length=y.size), librosa.istft(X.T, length=y.size), rtol=0, atol=1e-6
+    )
     np.testing.assert_allclose(kernels.istft_frames(D_tf, length=y.size), y, rtol=0, atol=1e-6)
     onset = librosa.onset.onset_strength(y=y, sr=SR)
-    np.testing.assert_allclose(kernels.mean_tempogram(onset, 344),
-                               librosa.feature.tempogram(onset_envelope=onset, sr=SR, win_length=344).mean(
-                                   axis=1, keepdims=True), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        kernels.mean_tempogram(onset, 344),
+        librosa.feature.tempogram(onset_envelope=onset, sr=SR, win_length=344).mean(axis=1, keepdims=True),
+        rtol=1e-5,
+        atol=1e-6,
+    )
 
 
 def test_logmel_patch_shape_and_memory_mapped_stack(tmp_path, clip):

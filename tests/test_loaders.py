@@ -22,8 +22,13 @@ def _write_gtzan(root, layout, ext, genres=("blues", "metal"), n=2):
         d = root / layout / genre
         d.mkdir(parents=True)
         for i in range(n):
-            sf.write(str(d / f"{genre}.{i:05d}.{ext}"), _tone(220 * (g_i + 1) + 10 * i), SR,
-                     format=ext.upper(), subtype="PCM_16")
+            sf.write(
+                str(d / f"{genre}.{i:05d}.{ext}"),
+                _tone(220 * (g_i + 1) + 10 * i),
+                SR,
+                format=ext.upper(),
+                subtype="PCM_16",
+            )
 
 
 @pytest.mark.parametrize("layout,ext", [("genres", "au"), ("genres_original", "wav")])
@@ -60,9 +65,17 @@ def test_unknown_dataset_lists_the_choices():
 
 
 def test_table_loader(tmp_path):
-    df = pd.DataFrame({"filename": [f"a{i}.wav" for i in range(6)], "f1": [0.3, 2.0, 1.0, 0.5, 0.1, 1.5],
-                       "f2": np.ones(6), "f3": [1.0, 3.0, 2.0, 2.5, 0.5, 4.0],
-                       "note": ["x"] * 6, "label": ["a", "a", "a", "b", "b", "b"], "lang": ["en", "bn"] * 3})
+    df = pd.DataFrame(
+        {
+            "filename": [f"a{i}.wav" for i in range(6)],
+            "f1": [0.3, 2.0, 1.0, 0.5, 0.1, 1.5],
+            "f2": np.ones(6),
+            "f3": [1.0, 3.0, 2.0, 2.5, 0.5, 4.0],
+            "note": ["x"] * 6,
+            "label": ["a", "a", "a", "b", "b", "b"],
+            "lang": ["en", "bn"] * 3,
+        }
+    )
     df.loc[2, "f1"] = np.nan
     path = tmp_path / "t.csv"
     df.to_csv(path, index=False)

@@ -6,8 +6,16 @@ import pytest
 from musiclust.errors import MusiclustError
 from musiclust.models import MODELS, LatentModel
 
-FAST = dict(latent_dim=4, hidden=(32, 16), epochs=8, batch_size=16, patience=50, kl_warmup_epochs=2,
-            pretrain_epochs=5, n_components=3)
+FAST = dict(
+    latent_dim=4,
+    hidden=(32, 16),
+    epochs=8,
+    batch_size=16,
+    patience=50,
+    kl_warmup_epochs=2,
+    pretrain_epochs=5,
+    n_components=3,
+)
 
 
 def blobs(n_per=40, d=12, k=3, sep=6.0, seed=0):
@@ -75,8 +83,7 @@ def test_convvae_crops_and_the_track_mean_encoding():
 
     rng = np.random.default_rng(0)
     clips = (rng.normal(size=(12, 32, 96)) - 40).astype(np.float32)
-    batches = CropBatches(clips, np.arange(10), crop=32, crops_per_track=10, batch_size=16, mean=-40.0, std=1.0,
-                          seed=0)
+    batches = CropBatches(clips, np.arange(10), crop=32, crops_per_track=10, batch_size=16, mean=-40.0, std=1.0, seed=0)
     assert len(batches.pairs) == 100 and np.bincount(batches.pairs[:, 0]).tolist() == [10] * 10
     assert batches.pairs[:, 1].max() <= 96 - 32 and len(np.unique(batches.pairs[:, 1])) > 10  # random offsets
     (first,) = batches[0]
@@ -88,7 +95,7 @@ def test_convvae_crops_and_the_track_mean_encoding():
     Z = m.encode(clips)
     assert Z.shape == (12, 4)
     # a track's latent is the mean of the latent means of its three non-overlapping 32-frame crops
-    per_crop = [m.encode(np.ascontiguousarray(clips[:, :, o:o + 32])) for o in (0, 32, 64)]
+    per_crop = [m.encode(np.ascontiguousarray(clips[:, :, o : o + 32])) for o in (0, 32, 64)]
     np.testing.assert_allclose(Z, np.mean(per_crop, axis=0), rtol=1e-4, atol=1e-5)
     assert m.reconstruct(clips[:2, :, :32]).shape == (2, 32, 32)
     with pytest.raises(MusiclustError, match="at least 32 frames"):
@@ -104,14 +111,23 @@ def test_convvae_reconstructs_real_crops_better_than_the_mean_spectrum(shared_da
     songs = sorted((shared_data / "hybrid_songs" / "audio").glob("*.mp3"))[:48]
     if len(songs) < 48:
         pytest.skip("hybrid_songs audio is not present")
-    S = np.stack([audio.logmel_full(audio.ClipSpectra(audio.decode(str(p), max_seconds=12)[0]), seconds=12)
-                  for p in songs])  # (48, 128, 517)
+    S = np.stack(
+        [audio.logmel_full(audio.ClipSpectra(audio.decode(str(p), max_seconds=12)[0]), seconds=12) for p in songs]
+    )  # (48, 128, 517)
     train, held_out = S[:40], np.ascontiguousarray(S[40:, :, 200:328])
     mean_spectrum = train.mean(axis=(0, 2), keepdims=True)
     baseline = float(np.mean((held_out - mean_spectrum) ** 2))
     for likelihood in ("calibrated", "unit"):
-        m = LatentModel("convvae", latent_dim=16, epochs=25, batch_size=32, patience=50, kl_warmup_epochs=3,
-                        likelihood=likelihood, seed=0).fit(train)
+        m = LatentModel(
+            "convvae",
+            latent_dim=16,
+            epochs=25,
+            batch_size=32,
+            patience=50,
+            kl_warmup_epochs=3,
+            likelihood=likelihood,
+            seed=0,
+        ).fit(train)
         error = float(np.mean((m.reconstruct(held_out) - held_out) ** 2))
         assert error < 0.8 * baseline, (likelihood, error, baseline)
 
@@ -152,8 +168,17 @@ def test_gmmvae_recovers_well_separated_blobs():
     from musiclust.metrics import clustering_accuracy
 
     X, y = blobs(n_per=60, d=10, k=4, sep=8.0, seed=2)
-    m = LatentModel("gmmvae", latent_dim=4, hidden=(64, 32), epochs=40, batch_size=32, patience=50,
-                    pretrain_epochs=20, n_components=4, seed=0).fit(X)
+    m = LatentModel(
+        "gmmvae",
+        latent_dim=4,
+        hidden=(64, 32),
+        epochs=40,
+        batch_size=32,
+        patience=50,
+        pretrain_epochs=20,
+        n_components=4,
+        seed=0,
+    ).fit(X)
     assert clustering_accuracy(y, m.predict_clusters(X)) >= 0.95
 
 
@@ -204,12 +229,15 @@ def test_multimodal_both_experts_matter_on_real_songs(shared_data):
         pytest.skip("hybrid_songs is not present")
     songs = pd.read_csv(root / "songs.csv")
     songs = pd.concat([songs[songs["language"] == lang].head(30) for lang in ("en", "de")], ignore_index=True)
-    X = np.stack([audio.compute(audio.decode(str(root / f), max_seconds=15)[0], "mfcc")[0] for f in songs["audio_file"]])
+    X = np.stack(
+        [audio.compute(audio.decode(str(root / f), max_seconds=15)[0], "mfcc")[0] for f in songs["audio_file"]]
+    )
     X = StandardScaler().fit_transform(X)
     L, mask = lyrics_features(songs["lyrics"].tolist(), dim=16, seed=0)
     lang = songs["language"].to_numpy()
-    m = LatentModel("multimodal", latent_dim=8, hidden=(64, 32), epochs=60, batch_size=16, patience=15,
-                    kl_warmup_epochs=5, seed=0).fit(X, lyrics=L, lyrics_mask=mask)
+    m = LatentModel(
+        "multimodal", latent_dim=8, hidden=(64, 32), epochs=60, batch_size=16, patience=15, kl_warmup_epochs=5, seed=0
+    ).fit(X, lyrics=L, lyrics_mask=mask)
     experts = m.encode_experts(X, lyrics=L, lyrics_mask=mask)
     km = lambda Z: KMeans(2, n_init=10, random_state=0).fit_predict(Z)  # noqa: E731
     assert nmi(lang, km(experts["lyrics"])) > 0.8

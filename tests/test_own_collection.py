@@ -1,5 +1,5 @@
-"""Pointing musiclust at your own collection (issue 10): an audio folder with or without a metadata table, a lyrics table
-without audio, a features table without leaks -- and each label judged at its own k.
+"""Pointing musiclust at your own collection (issue 10): an audio folder with or without a metadata table, a lyrics
+table without audio, a features table without leaks -- and each label judged at its own k.
 
 The real case is ``../shared/data/hybrid_songs``: 200 English/German song previews with their own lyrics, a flat
 ``audio/`` folder, and labels in ``songs.csv``.
@@ -49,9 +49,29 @@ def _single_run(out_dir: Path, prefix: str) -> Path:
 @pytest.mark.slow
 def test_hybrid_songs_folder_with_metadata_end_to_end(hybrid, feature_cache, tmp_path, capsys):
     out = tmp_path / "out"
-    code, stdout, err = _run(["--dataset", "folder", "--data-path", str(hybrid), "--metadata", str(hybrid / "songs.csv"),
-                              "--quick", "--models", "raw", "lyrics", "multimodal", "--clusterers", "kmeans",
-                              "agglomerative", "--cache-dir", str(feature_cache), "--output-dir", str(out)], capsys)
+    code, stdout, err = _run(
+        [
+            "--dataset",
+            "folder",
+            "--data-path",
+            str(hybrid),
+            "--metadata",
+            str(hybrid / "songs.csv"),
+            "--quick",
+            "--models",
+            "raw",
+            "lyrics",
+            "multimodal",
+            "--clusterers",
+            "kmeans",
+            "agglomerative",
+            "--cache-dir",
+            str(feature_cache),
+            "--output-dir",
+            str(out),
+        ],
+        capsys,
+    )
     assert code == 0, err
     assert "pairing by 'audio_file': 200 matched, 0 audio without metadata, 0 metadata without audio" in stdout
     assert "NMI(genre_tag, k=6)" in stdout and "NMI(language, k=2)" in stdout
@@ -78,10 +98,28 @@ def test_hybrid_songs_without_a_language_column_detects_it(hybrid, feature_cache
     truth = dict(zip(songs["track_id"], songs["language"]))
     songs.drop(columns=["language"]).to_csv(tmp_path / "songs.csv", index=False)
     out = tmp_path / "out"
-    code, stdout, err = _run(["--dataset", "folder", "--data-path", str(hybrid), "--metadata",
-                              str(tmp_path / "songs.csv"), "--quick", "--models", "raw", "lyrics", "--clusterers",
-                              "kmeans", "--no-plots", "--cache-dir", str(feature_cache), "--output-dir", str(out)],
-                             capsys)
+    code, stdout, err = _run(
+        [
+            "--dataset",
+            "folder",
+            "--data-path",
+            str(hybrid),
+            "--metadata",
+            str(tmp_path / "songs.csv"),
+            "--quick",
+            "--models",
+            "raw",
+            "lyrics",
+            "--clusterers",
+            "kmeans",
+            "--no-plots",
+            "--cache-dir",
+            str(feature_cache),
+            "--output-dir",
+            str(out),
+        ],
+        capsys,
+    )
     assert code == 0, err
     run_dir = _single_run(out, "folder-")
     tracks = pd.read_csv(run_dir / "tracks.csv", keep_default_na=False)
@@ -95,9 +133,29 @@ def test_hybrid_songs_without_a_language_column_detects_it(hybrid, feature_cache
 @pytest.mark.slow
 def test_lyrics_table_without_audio_runs_the_dense_family(hybrid, tmp_path, capsys):
     out = tmp_path / "out"
-    code, stdout, err = _run(["--dataset", "lyrics", "--data-path", str(hybrid / "songs.csv"), "--label-column",
-                              "language", "--quick", "--models", "raw", "pca", "ae", "convvae", "multimodal",
-                              "--clusterers", "kmeans", "--no-plots", "--output-dir", str(out)], capsys)
+    code, stdout, err = _run(
+        [
+            "--dataset",
+            "lyrics",
+            "--data-path",
+            str(hybrid / "songs.csv"),
+            "--label-column",
+            "language",
+            "--quick",
+            "--models",
+            "raw",
+            "pca",
+            "ae",
+            "convvae",
+            "multimodal",
+            "--clusterers",
+            "kmeans",
+            "--no-plots",
+            "--output-dir",
+            str(out),
+        ],
+        capsys,
+    )
     assert code == 0, err
     run_dir = _single_run(out, "lyrics-")
     reasons = dict(pd.read_csv(run_dir / "skipped.csv").values)
@@ -134,10 +192,18 @@ def test_metadata_tables_in_other_encodings_and_delimiters(small_corpus, tmp_pat
     for r in manifest.itertuples(index=False):
         src = Path(r.audio_path) if Path(r.audio_path).is_absolute() else small_corpus / r.audio_path
         shutil.copyfile(src, root / f"{r.track_id}.wav")
-    meta = pd.DataFrame({"track_id": manifest["track_id"],  # matched by stem
-                         "Genre": manifest["style"], "title": ["Ständchen Ñ"] * len(manifest)})
-    for name, kw in [("m.csv", {"encoding": "utf-8-sig"}), ("m.tsv", {"sep": "\t", "encoding": "utf-16"}),
-                     ("m2.csv", {"sep": ";", "encoding": "utf-8"})]:
+    meta = pd.DataFrame(
+        {
+            "track_id": manifest["track_id"],  # matched by stem
+            "Genre": manifest["style"],
+            "title": ["Ständchen Ñ"] * len(manifest),
+        }
+    )
+    for name, kw in [
+        ("m.csv", {"encoding": "utf-8-sig"}),
+        ("m.tsv", {"sep": "\t", "encoding": "utf-16"}),
+        ("m2.csv", {"sep": ";", "encoding": "utf-8"}),
+    ]:
         meta.to_csv(tmp_path / name, index=False, **kw)
         ds = load_dataset("folder", path=str(root), metadata=str(tmp_path / name))
         assert len(ds) == 12 and ds.label_columns == ["Genre"] and ds.tracks["title"][0] == "Ständchen Ñ"
@@ -178,9 +244,28 @@ def test_feature_tables_drop_ids_constants_and_label_leaks(shared_data, tmp_path
     path = tmp_path / "t.csv"
     df.to_csv(path, index=False)
     out = tmp_path / "out"
-    code, stdout, err = _run(["--dataset", "table", "--data-path", str(path), "--label-column", "label",
-                              "--label-column", "language", "--models", "raw", "--clusterers", "kmeans", "--seeds", "0",
-                              "--no-plots", "--output-dir", str(out)], capsys)
+    code, stdout, err = _run(
+        [
+            "--dataset",
+            "table",
+            "--data-path",
+            str(path),
+            "--label-column",
+            "label",
+            "--label-column",
+            "language",
+            "--models",
+            "raw",
+            "--clusterers",
+            "kmeans",
+            "--seeds",
+            "0",
+            "--no-plots",
+            "--output-dir",
+            str(out),
+        ],
+        capsys,
+    )
     assert code == 0, err
     info = json.loads((_single_run(out, "table-") / "config.json").read_text())
     dropped = {d["column"]: d["reason"] for d in info["resolved"]["dataset_info"]["feature_selection"]["dropped"]}
@@ -192,12 +277,15 @@ def test_feature_tables_drop_ids_constants_and_label_leaks(shared_data, tmp_path
     m = pd.read_csv(_single_run(out, "table-") / "metrics.csv")
     assert m.loc[m["target"] == "language", "nmi"].iloc[0] < 0.5  # no leak left to score 1.0 with
     # the user can override: exactly these columns, or these excluded as well
-    ds = load_dataset("table", path=str(path), label_columns=["label", "language"],
-                      feature_columns=["chroma_stft_mean", "duration_s"])
+    ds = load_dataset(
+        "table", path=str(path), label_columns=["label", "language"], feature_columns=["chroma_stft_mean", "duration_s"]
+    )
     assert list(ds.features.columns) == ["chroma_stft_mean", "duration_s"]
     ds = load_dataset("table", path=str(path), label_columns=["label"], exclude_columns=["tempo"])
-    assert "tempo" not in ds.features.columns and {"column": "tempo", "reason": "excluded by --exclude-columns"} in \
-        ds.info["feature_selection"]["dropped"]
+    assert (
+        "tempo" not in ds.features.columns
+        and {"column": "tempo", "reason": "excluded by --exclude-columns"} in ds.info["feature_selection"]["dropped"]
+    )
 
 
 def test_audio_data_loader_inspects_a_folder_with_metadata(hybrid, capsys):

@@ -66,11 +66,13 @@ def test_fuse_gives_each_modality_its_share_of_variance():
 
 
 def test_language_detection_on_known_sentences():
-    sentences = ["The quick brown fox jumps over the lazy dog and runs away",
-                 "Der schnelle braune Fuchs springt über den faulen Hund",
-                 "আমি বাংলায় গান গাই, আমি বাংলার গান গাই",
-                 "El rápido zorro marrón salta sobre el perro perezoso",
-                 ""]
+    sentences = [
+        "The quick brown fox jumps over the lazy dog and runs away",
+        "Der schnelle braune Fuchs springt über den faulen Hund",
+        "আমি বাংলায় গান গাই, আমি বাংলার গান গাই",
+        "El rápido zorro marrón salta sobre el perro perezoso",
+        "",
+    ]
     assert text.detect_languages(sentences) == ["en", "de", "bn", "es", "und"]
     assert text.detect_languages(["Benedicamus Domino, Deo gratias"], languages=["la", "it"]) == ["la"]
 
@@ -91,12 +93,17 @@ def test_missing_language_column_is_detected_and_recorded():
 
     from musiclust.datasets.base import Dataset
 
-    tracks = pd.DataFrame({"track_id": ["a", "b", "c"], "genre": ["x", "y", "x"],
-                           "lyrics": [LYRICS["en1"], LYRICS["de1"], ""]})
+    tracks = pd.DataFrame(
+        {"track_id": ["a", "b", "c"], "genre": ["x", "y", "x"], "lyrics": [LYRICS["en1"], LYRICS["de1"], ""]}
+    )
     ds = text.ensure_language(Dataset("t", tracks, ["genre"], "genre"))
     assert ds.tracks["language"].tolist() == ["en", "de", "unknown"]  # no text: left out of the language metrics
     assert ds.tracks["language_source"].tolist() == ["detected", "detected", "unknown"]
     assert ds.labelled("language").tolist() == [True, True, False]
     assert ds.label_columns == ["genre", "language"]
     tracks["language"] = ["xx", "yy", "zz"]  # given languages are never overwritten
-    assert text.ensure_language(Dataset("t", tracks, ["genre"], "genre")).tracks["language"].tolist() == ["xx", "yy", "zz"]
+    assert text.ensure_language(Dataset("t", tracks, ["genre"], "genre")).tracks["language"].tolist() == [
+        "xx",
+        "yy",
+        "zz",
+    ]

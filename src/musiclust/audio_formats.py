@@ -11,8 +11,14 @@ from pathlib import Path
 
 # Leading bytes of the formats libsndfile decodes here.
 _MAGIC = (
-    (b"RIFF", "WAV"), (b"RIFX", "WAV"), (b"RF64", "WAV"), (b"FORM", "AIFF"), (b".snd", "AU"), (b"fLaC", "FLAC"),
-    (b"OggS", "OGG"), (b"ID3", "MP3"),
+    (b"RIFF", "WAV"),
+    (b"RIFX", "WAV"),
+    (b"RF64", "WAV"),
+    (b"FORM", "AIFF"),
+    (b".snd", "AU"),
+    (b"fLaC", "FLAC"),
+    (b"OggS", "OGG"),
+    (b"ID3", "MP3"),
 )
 
 
@@ -43,6 +49,8 @@ def unreadable_reason(path: str | Path, error: Exception | None = None) -> str:
         head = f.read(16)
     fmt = sniff_format(head)
     if fmt is None:
-        return (f"not a recognised audio format: its first bytes match no WAV, AIFF, AU, FLAC, OGG or MP3 header "
-                f"({size} bytes)")
+        return (
+            f"not a recognised audio format: its first bytes match no WAV, AIFF, AU, FLAC, OGG or MP3 header "
+            f"({size} bytes)"
+        )
     return f"damaged or truncated {fmt} file" + (f" ({detail})" if detail else "")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 
 from .errors import MusiclustError
@@ -23,61 +22,95 @@ def _quiet_libraries() -> None:
 
 
 def _setup_logging(verbose: bool) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
 
 
 def experiment_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="run_experiments.py",
         description="Cluster a music collection with several representations and clusterers, and write metrics, "
-                    "figures and a report to a new folder under results/.",
+        "figures and a report to a new folder under results/.",
     )
     p.add_argument("--config", help="JSON or YAML config file; command-line flags override its values")
-    p.add_argument("--dataset", help="dataset source: corpus (default, embedded), folder (your own audio folder), "
-                                     "gtzan, table (a features CSV), lyrics (a lyrics table without audio), "
-                                     "jamendolyrics")
-    p.add_argument("--data-path", help="dataset location: a folder (corpus, gtzan, folder) or a CSV/TSV file "
-                                       "(table, lyrics)")
-    p.add_argument("--metadata", help="folder: a CSV/TSV of labels (and lyrics) joined to the audio files by a key "
-                                      "column")
-    p.add_argument("--key-column", help="folder: the metadata column naming each row's audio file (default: the "
-                                        "first of audio_file, path, file, filename, track_id)")
-    p.add_argument("--label-column", action="append", dest="label_columns",
-                   help="a label column to judge the clusters against (repeat for several; the first is the primary "
-                        "label; default: genre/genre_tag/label/style and language where present)")
-    p.add_argument("--encoding", help="text encoding of the tables (default: UTF-8, UTF-8 with BOM or UTF-16, "
-                                      "detected); e.g. latin-1")
+    p.add_argument(
+        "--dataset",
+        help="dataset source: corpus (default, embedded), folder (your own audio folder), "
+        "gtzan, table (a features CSV), lyrics (a lyrics table without audio), "
+        "jamendolyrics",
+    )
+    p.add_argument(
+        "--data-path", help="dataset location: a folder (corpus, gtzan, folder) or a CSV/TSV file (table, lyrics)"
+    )
+    p.add_argument(
+        "--metadata", help="folder: a CSV/TSV of labels (and lyrics) joined to the audio files by a key column"
+    )
+    p.add_argument(
+        "--key-column",
+        help="folder: the metadata column naming each row's audio file (default: the "
+        "first of audio_file, path, file, filename, track_id)",
+    )
+    p.add_argument(
+        "--label-column",
+        action="append",
+        dest="label_columns",
+        help="a label column to judge the clusters against (repeat for several; the first is the primary "
+        "label; default: genre/genre_tag/label/style and language where present)",
+    )
+    p.add_argument(
+        "--encoding",
+        help="text encoding of the tables (default: UTF-8, UTF-8 with BOM or UTF-16, detected); e.g. latin-1",
+    )
     p.add_argument("--id-column", help="table datasets: the track id column (default: filename when present)")
     p.add_argument("--feature-columns", nargs="+", help="table: use exactly these columns as features")
     p.add_argument("--exclude-columns", nargs="+", help="table: never use these columns as features")
     p.add_argument("--n-per-class", type=int, help="corpus: pieces per style class (default 50)")
     p.add_argument("--styles", nargs="+", help="corpus: only these style classes")
-    p.add_argument("--lyrics-table", help="a lyrics CSV to pair with the audio by track id, file name or "
-                                          "artist+title (e.g. music_data/lyrics/<source>/lyrics.csv)")
-    p.add_argument("--features", help="audio feature set: mfcc (default; 20 MFCC mean+std, 40-D), mfcc_delta (80-D), "
-                                      "gtzan57 (the Kaggle GTZAN set)")
-    p.add_argument("--lyrics-model", help="lyrics features from this local sentence-transformers model (folder or "
-                                          "cached name) instead of TF-IDF; needs pip install sentence-transformers")
+    p.add_argument(
+        "--lyrics-table",
+        help="a lyrics CSV to pair with the audio by track id, file name or "
+        "artist+title (e.g. music_data/lyrics/<source>/lyrics.csv)",
+    )
+    p.add_argument(
+        "--features",
+        help="audio feature set: mfcc (default; 20 MFCC mean+std, 40-D), mfcc_delta (80-D), "
+        "gtzan57 (the Kaggle GTZAN set)",
+    )
+    p.add_argument(
+        "--lyrics-model",
+        help="lyrics features from this local sentence-transformers model (folder or "
+        "cached name) instead of TF-IDF; needs pip install sentence-transformers",
+    )
     p.add_argument("--cache-dir", help="feature cache folder (default music_data/cache)")
     p.add_argument("--no-cache", action="store_true", help="recompute every feature, read and write no cache")
     p.add_argument("--dask-scheduler", help="extract features on a Dask cluster at this address (tcp://host:8786)")
-    p.add_argument("--models", "--representations", nargs="+", dest="representations",
-                   help="representations to compare (default: all: raw pca lyrics audio_lyrics ae vae beta_vae cvae "
-                        "convvae multimodal gmmvae; those the data cannot support are skipped with the reason)")
-    p.add_argument("--clusterers", nargs="+",
-                   help="clusterers (default: all: kmeans agglomerative dbscan gmm hdbscan)")
+    p.add_argument(
+        "--models",
+        "--representations",
+        nargs="+",
+        dest="representations",
+        help="representations to compare (default: all: raw pca lyrics audio_lyrics ae vae beta_vae cvae "
+        "convvae multimodal gmmvae; those the data cannot support are skipped with the reason)",
+    )
+    p.add_argument("--clusterers", nargs="+", help="clusterers (default: all: kmeans agglomerative dbscan gmm hdbscan)")
     p.add_argument("--seeds", nargs="+", type=int, help="random seeds (default: 0 1 2)")
-    p.add_argument("--k", type=_k_value,
-                   help="one number of clusters for every label, or 'auto' to choose it from label-free criteria "
-                        "(default: each label is judged at its own number of classes)")
+    p.add_argument(
+        "--k",
+        type=_k_value,
+        help="one number of clusters for every label, or 'auto' to choose it from label-free criteria "
+        "(default: each label is judged at its own number of classes)",
+    )
     p.add_argument("--latent-dim", type=int, help="latent size for PCA and models (default 16)")
     p.add_argument("--epochs", type=int, help="maximum training epochs per model (default 40; early stopping)")
     p.add_argument("--batch-size", type=int, help="training batch size (default 32)")
     p.add_argument("--beta", type=float, help="KL weight for every VAE (default: 1, and 4 for beta_vae)")
     p.add_argument("--condition-column", help="column the CVAE is conditioned on (default language)")
-    p.add_argument("--quick", action="store_true",
-                   help="a fast smoke run: one seed, 15 epochs (ConvVAE 4), 12 pieces per style of the default corpus")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="a fast smoke run: one seed, 15 epochs (ConvVAE 4), 12 pieces per style of the default corpus",
+    )
     p.add_argument("--report-only", metavar="RUN_DIR", help="rebuild the report of a finished run folder and exit")
     p.add_argument("--output-dir", help="where run folders are created (default results/)")
     p.add_argument("--run-name", help="prefix of the run folder name (default: the dataset name)")
@@ -109,8 +142,18 @@ def config_from_args(args: argparse.Namespace):
     if args.dataset is not None and args.dataset != ds.name:
         ds.name = args.dataset
         ds.path = None  # a path from the config belongs to the config's dataset
-    for attr in ("label_columns", "id_column", "n_per_class", "styles", "lyrics_table", "metadata", "key_column",
-                 "encoding", "feature_columns", "exclude_columns"):
+    for attr in (
+        "label_columns",
+        "id_column",
+        "n_per_class",
+        "styles",
+        "lyrics_table",
+        "metadata",
+        "key_column",
+        "encoding",
+        "feature_columns",
+        "exclude_columns",
+    ):
         if getattr(args, attr) is not None:
             setattr(ds, attr, getattr(args, attr))
     if args.data_path is not None:
@@ -124,9 +167,24 @@ def config_from_args(args: argparse.Namespace):
         # only the default corpus shrinks; a corpus the user points at keeps its own size
         if ds.name == "corpus" and args.n_per_class is None and ds.n_per_class is None and ds.path is None:
             ds.n_per_class = QUICK["n_per_class"]
-    for attr in ("features", "lyrics_model", "cache_dir", "dask_scheduler", "representations", "clusterers", "seeds", "k",
-                 "latent_dim", "output_dir", "run_name", "n_jobs", "epochs", "batch_size", "beta",
-                 "condition_column"):
+    for attr in (
+        "features",
+        "lyrics_model",
+        "cache_dir",
+        "dask_scheduler",
+        "representations",
+        "clusterers",
+        "seeds",
+        "k",
+        "latent_dim",
+        "output_dir",
+        "run_name",
+        "n_jobs",
+        "epochs",
+        "batch_size",
+        "beta",
+        "condition_column",
+    ):
         if getattr(args, attr) is not None:
             setattr(config, attr, getattr(args, attr))
     if args.no_plots:
@@ -161,8 +219,9 @@ def run_experiments_main(argv: list[str] | None = None) -> int:
 
 
 def audio_data_loader_main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="audio_data_loader.py",
-                                description="Build (if needed) and inspect a dataset, without running experiments.")
+    p = argparse.ArgumentParser(
+        prog="audio_data_loader.py", description="Build (if needed) and inspect a dataset, without running experiments."
+    )
     p.add_argument("dataset", help="dataset source: corpus, folder, gtzan, table, lyrics, jamendolyrics")
     p.add_argument("--data-path", help="dataset location (folder or CSV); default music_data/<dataset>")
     p.add_argument("--metadata", help="folder: a CSV/TSV of labels (and lyrics) joined to the audio by a key column")
@@ -181,13 +240,21 @@ def audio_data_loader_main(argv: list[str] | None = None) -> int:
         import time
 
         from .datasets import corpus, load_dataset
-        from .datasets.language import ensure_language
         from .datasets.base import pairing_line
+        from .datasets.language import ensure_language
 
         t0 = time.perf_counter()
-        ds = load_dataset(args.dataset, path=args.data_path, n_per_class=args.n_per_class, styles=args.styles,
-                          label_columns=args.label_columns, n_jobs=args.n_jobs, metadata=args.metadata,
-                          key_column=args.key_column, encoding=args.encoding)
+        ds = load_dataset(
+            args.dataset,
+            path=args.data_path,
+            n_per_class=args.n_per_class,
+            styles=args.styles,
+            label_columns=args.label_columns,
+            n_jobs=args.n_jobs,
+            metadata=args.metadata,
+            key_column=args.key_column,
+            encoding=args.encoding,
+        )
         ds = ensure_language(ds)
         elapsed = time.perf_counter() - t0
         print(ds.summary() + f"  ({elapsed:.1f} s)")
@@ -216,16 +283,26 @@ def audio_data_loader_main(argv: list[str] | None = None) -> int:
 
 
 def download_gtzan_main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="download_gtzan.py",
-                                description="Fetch the GTZAN genre collection into music_data/gtzan/ (checksum-"
-                                            "verified, resumable, idempotent), then report missing/unreadable clips.")
+    p = argparse.ArgumentParser(
+        prog="download_gtzan.py",
+        description="Fetch the GTZAN genre collection into music_data/gtzan/ (checksum-"
+        "verified, resumable, idempotent), then report missing/unreadable clips.",
+    )
     p.add_argument("--dest", help="target folder (default music_data/gtzan)")
-    p.add_argument("--mirror", action="append", dest="mirrors",
-                   help="another URL of genres.tar.gz, tried before the original address (repeatable)")
-    p.add_argument("--from-archive", help="install from an archive you already have: genres.tar.gz or Kaggle's "
-                                          "zip (Data/genres_original/..., features_30_sec.csv)")
-    p.add_argument("--no-default-mirror", action="store_true",
-                   help="use only the --mirror addresses, not the original one")
+    p.add_argument(
+        "--mirror",
+        action="append",
+        dest="mirrors",
+        help="another URL of genres.tar.gz, tried before the original address (repeatable)",
+    )
+    p.add_argument(
+        "--from-archive",
+        help="install from an archive you already have: genres.tar.gz or Kaggle's "
+        "zip (Data/genres_original/..., features_30_sec.csv)",
+    )
+    p.add_argument(
+        "--no-default-mirror", action="store_true", help="use only the --mirror addresses, not the original one"
+    )
     p.add_argument("--force", action="store_true", help="download and extract again even if already installed")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("-v", "--verbose", action="store_true", help="log what each step does")
@@ -234,14 +311,22 @@ def download_gtzan_main(argv: list[str] | None = None) -> int:
     try:
         from .datasets import gtzan
 
-        root = gtzan.download(args.dest, mirrors=args.mirrors, force=args.force, from_archive=args.from_archive,
-                              progress=not args.no_progress, default_mirrors=not args.no_default_mirror)
+        root = gtzan.download(
+            args.dest,
+            mirrors=args.mirrors,
+            force=args.force,
+            from_archive=args.from_archive,
+            progress=not args.no_progress,
+            default_mirrors=not args.no_default_mirror,
+        )
         missing, invalid = gtzan.validate(root)
     except MusiclustError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"GTZAN in {root}: {1000 - len(missing) - len(invalid)} readable clips, {len(missing)} missing, "
-          f"{len(invalid)} unreadable")
+    print(
+        f"GTZAN in {root}: {1000 - len(missing) - len(invalid)} readable clips, {len(missing)} missing, "
+        f"{len(invalid)} unreadable"
+    )
     for name in invalid:
         print(f"unreadable: {name}")
     if missing:
@@ -250,12 +335,18 @@ def download_gtzan_main(argv: list[str] | None = None) -> int:
 
 
 def download_lyrics_main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="download_lyrics.py",
-                                description="Fetch a lyrics source into music_data/lyrics/<source>/lyrics.csv "
-                                            "(columns track_id, title, artist, lyrics, language, genre).")
-    p.add_argument("--source", required=True, choices=["jamendolyrics", "url", "kaggle"],
-                   help="jamendolyrics (79 CC songs with audio, 4 languages), url (any CSV or zip of lyrics), or "
-                        "kaggle (a Kaggle dataset, needs credentials)")
+    p = argparse.ArgumentParser(
+        prog="download_lyrics.py",
+        description="Fetch a lyrics source into music_data/lyrics/<source>/lyrics.csv "
+        "(columns track_id, title, artist, lyrics, language, genre).",
+    )
+    p.add_argument(
+        "--source",
+        required=True,
+        choices=["jamendolyrics", "url", "kaggle"],
+        help="jamendolyrics (79 CC songs with audio, 4 languages), url (any CSV or zip of lyrics), or "
+        "kaggle (a Kaggle dataset, needs credentials)",
+    )
     p.add_argument("--url", help="url: the CSV or zip address (jamendolyrics: another archive address)")
     p.add_argument("--sha256", help="url: the file's expected sha256 (required); jamendolyrics: optional")
     p.add_argument("--dataset", help="kaggle: OWNER/NAME of the dataset")
@@ -270,8 +361,15 @@ def download_lyrics_main(argv: list[str] | None = None) -> int:
 
         from .datasets import lyrics
 
-        out = lyrics.download(args.source, args.dest, url=args.url, sha256=args.sha256, dataset=args.dataset,
-                              force=args.force, progress=not args.no_progress)
+        out = lyrics.download(
+            args.source,
+            args.dest,
+            url=args.url,
+            sha256=args.sha256,
+            dataset=args.dataset,
+            force=args.force,
+            progress=not args.no_progress,
+        )
         table = pd.read_csv(out, keep_default_na=False)
     except MusiclustError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -7,8 +7,8 @@ Noise points (DBSCAN, HDBSCAN) are labelled -1.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 from sklearn.cluster import DBSCAN, HDBSCAN, AgglomerativeClustering, KMeans
@@ -51,8 +51,9 @@ def _agglomerative(k, seed, Z):
 
 
 def _gmm(k, seed, Z):
-    return _GMMPredict(GaussianMixture(n_components=k, covariance_type="diag", n_init=2, random_state=seed,
-                                       reg_covar=1e-5))
+    return _GMMPredict(
+        GaussianMixture(n_components=k, covariance_type="diag", n_init=2, random_state=seed, reg_covar=1e-5)
+    )
 
 
 def _dbscan(k, seed, Z):
@@ -91,12 +92,16 @@ def umap_embedding(Z: np.ndarray, seed: int) -> np.ndarray:
         import umap
 
         n = len(Z)
-        params = dict(UMAP_PARAMS, n_components=max(1, min(UMAP_PARAMS["n_components"], n - 2)),
-                      n_neighbors=max(2, min(UMAP_PARAMS["n_neighbors"], n - 1)))
+        params = dict(
+            UMAP_PARAMS,
+            n_components=max(1, min(UMAP_PARAMS["n_components"], n - 2)),
+            n_neighbors=max(2, min(UMAP_PARAMS["n_neighbors"], n - 1)),
+        )
         with warnings.catch_warnings():  # "n_jobs overridden to 1 by setting random_state": intended, for determinism
             warnings.simplefilter("ignore")
-            reducer = umap.UMAP(random_state=seed, init="spectral" if n > params["n_components"] + 2 else "random",
-                                **params)
+            reducer = umap.UMAP(
+                random_state=seed, init="spectral" if n > params["n_components"] + 2 else "random", **params
+            )
             embedded = reducer.fit_transform(Z)
         if len(_UMAP_CACHE) >= 16:
             _UMAP_CACHE.pop(next(iter(_UMAP_CACHE)))
@@ -135,17 +140,25 @@ class ClustererSpec:
     description: str
 
 
-CLUSTERERS: dict[str, ClustererSpec] = {s.name: s for s in (
-    ClustererSpec("kmeans", _kmeans, True, False, "K-Means, 10 initializations"),
-    ClustererSpec("agglomerative", _agglomerative, True, True, "Agglomerative, Ward linkage"),
-    ClustererSpec("gmm", _gmm, True, False, "Gaussian mixture, diagonal covariances"),
-    ClustererSpec("dbscan", _dbscan, False, True, "DBSCAN, eps from the k-distance knee"),
-    ClustererSpec("hdbscan", _hdbscan, False, True, "HDBSCAN, min cluster size max(5, n/50)"),
-    ClustererSpec("umap_kmeans", _umap_kmeans, True, False, "UMAP to 10-D (15 neighbours, min_dist 0), then K-Means"),
-    ClustererSpec("umap_gmm", _umap_gmm, True, False, "UMAP to 10-D (15 neighbours, min_dist 0), then a diagonal GMM"),
-    ClustererSpec("umap_hdbscan", _umap_hdbscan, False, True,
-                  "UMAP to 10-D (15 neighbours, min_dist 0), then HDBSCAN"),
-)}
+CLUSTERERS: dict[str, ClustererSpec] = {
+    s.name: s
+    for s in (
+        ClustererSpec("kmeans", _kmeans, True, False, "K-Means, 10 initializations"),
+        ClustererSpec("agglomerative", _agglomerative, True, True, "Agglomerative, Ward linkage"),
+        ClustererSpec("gmm", _gmm, True, False, "Gaussian mixture, diagonal covariances"),
+        ClustererSpec("dbscan", _dbscan, False, True, "DBSCAN, eps from the k-distance knee"),
+        ClustererSpec("hdbscan", _hdbscan, False, True, "HDBSCAN, min cluster size max(5, n/50)"),
+        ClustererSpec(
+            "umap_kmeans", _umap_kmeans, True, False, "UMAP to 10-D (15 neighbours, min_dist 0), then K-Means"
+        ),
+        ClustererSpec(
+            "umap_gmm", _umap_gmm, True, False, "UMAP to 10-D (15 neighbours, min_dist 0), then a diagonal GMM"
+        ),
+        ClustererSpec(
+            "umap_hdbscan", _umap_hdbscan, False, True, "UMAP to 10-D (15 neighbours, min_dist 0), then HDBSCAN"
+        ),
+    )
+}
 
 
 @dataclass
@@ -172,8 +185,9 @@ def cluster(name: str, Z: np.ndarray, k: int, seed: int, max_exact: int = MAX_EX
     if spec.quadratic and len(Z) > max_exact:
         sub = np.sort(np.random.default_rng(seed).choice(len(Z), max_exact, replace=False))
         fit_Z = Z[sub]
-        notes.append(f"{name} fitted on a {max_exact}-point subsample; other points take their nearest fitted "
-                     f"neighbour's label")
+        notes.append(
+            f"{name} fitted on a {max_exact}-point subsample; other points take their nearest fitted neighbour's label"
+        )
     if spec.uses_k and k > len(fit_Z):
         return Clustering(np.full(len(Z), -1), [f"{name} needs at least k={k} points, has {len(fit_Z)}"])
     est = spec.factory(k, seed, fit_Z)

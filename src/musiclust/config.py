@@ -38,8 +38,21 @@ class ExperimentConfig:
     lyrics_dim: int = 32  # TF-IDF -> SVD dimension of the lyrics features
     lyrics_model: str | None = None  # a local sentence-transformers model instead of TF-IDF (optional backend)
     modality_weights: dict = field(default_factory=lambda: {"audio": 1.0, "lyrics": 1.0})  # share of total variance
-    representations: list[str] = field(default_factory=lambda: [
-        "raw", "pca", "lyrics", "audio_lyrics", "ae", "vae", "beta_vae", "cvae", "convvae", "multimodal", "gmmvae"])
+    representations: list[str] = field(
+        default_factory=lambda: [
+            "raw",
+            "pca",
+            "lyrics",
+            "audio_lyrics",
+            "ae",
+            "vae",
+            "beta_vae",
+            "cvae",
+            "convvae",
+            "multimodal",
+            "gmmvae",
+        ]
+    )
     clusterers: list[str] = field(default_factory=lambda: ["kmeans", "agglomerative", "dbscan", "gmm", "hdbscan"])
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
     k: int | str | None = None  # None: each label's own number of classes; "auto": label-free criteria over k_range
@@ -69,7 +82,7 @@ class ExperimentConfig:
         return json.dumps(self.to_dict(), indent=2)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ExperimentConfig":
+    def from_dict(cls, data: dict) -> ExperimentConfig:
         data = dict(data)
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
@@ -88,16 +101,26 @@ class ExperimentConfig:
         The ConvVAE trains on 10 crops per clip per epoch, so it gets ``conv_epochs`` epochs of batches of 64 crops
         and a KL warm-up of a third of them.
         """
-        params = {"latent_dim": self.latent_dim, "hidden": tuple(self.hidden), "beta": self.beta,
-                  "epochs": self.epochs, "batch_size": self.batch_size, "learning_rate": self.learning_rate,
-                  "patience": self.patience, "kl_warmup_epochs": self.kl_warmup_epochs}
+        params = {
+            "latent_dim": self.latent_dim,
+            "hidden": tuple(self.hidden),
+            "beta": self.beta,
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "learning_rate": self.learning_rate,
+            "patience": self.patience,
+            "kl_warmup_epochs": self.kl_warmup_epochs,
+        }
         if name == "convvae":
-            params.update(epochs=self.conv_epochs, batch_size=64,
-                          kl_warmup_epochs=min(self.kl_warmup_epochs, max(1, self.conv_epochs // 3)))
+            params.update(
+                epochs=self.conv_epochs,
+                batch_size=64,
+                kl_warmup_epochs=min(self.kl_warmup_epochs, max(1, self.conv_epochs // 3)),
+            )
         return params
 
     @classmethod
-    def from_file(cls, path: str | Path) -> "ExperimentConfig":
+    def from_file(cls, path: str | Path) -> ExperimentConfig:
         path = Path(path)
         if not path.is_file():
             raise MusiclustError(f"config file {path} does not exist")

@@ -33,8 +33,9 @@ class Target:
     n_classes: int
 
 
-def resolve_targets(dataset, k_option, X: np.ndarray, seed: int, k_range=(2, 16)) -> tuple[list[Target], list[dict],
-                                                                                            dict]:
+def resolve_targets(
+    dataset, k_option, X: np.ndarray, seed: int, k_range=(2, 16)
+) -> tuple[list[Target], list[dict], dict]:
     """``(targets, skipped_labels, k_info)``.
 
     A label with fewer than two classes among its labelled tracks is skipped with the reason (never a crash); if no
@@ -57,9 +58,12 @@ def resolve_targets(dataset, k_option, X: np.ndarray, seed: int, k_range=(2, 16)
         n_lab = int(labelled.sum())
         classes = dataset.tracks[col][labelled].astype(str).unique()
         if len(classes) < 2:
-            why = (f"no track has a {col} label (all blank or unknown)" if n_lab == 0 else
-                   f"a single class ('{classes[0]}') among the {n_lab} labelled tracks: clustering cannot be judged "
-                   f"against it")
+            why = (
+                f"no track has a {col} label (all blank or unknown)"
+                if n_lab == 0
+                else f"a single class ('{classes[0]}') among the {n_lab} labelled tracks: clustering cannot be judged "
+                f"against it"
+            )
             log.warning("label '%s' skipped: %s", col, why)
             skipped.append({"label": col, "reason": why})
             continue
@@ -70,11 +74,14 @@ def resolve_targets(dataset, k_option, X: np.ndarray, seed: int, k_range=(2, 16)
         targets.append(Target(col, k, labelled, len(classes)))
     if not targets:
         reasons = "; ".join(f"{s['label']}: {s['reason']}" for s in skipped)
-        raise MusiclustError(f"no label column has two classes to judge the clusters against ({reasons}); choose "
-                             f"another --label-column")
+        raise MusiclustError(
+            f"no label column has two classes to judge the clusters against ({reasons}); choose another --label-column"
+        )
     if forced is None:
-        k_info = {"by_label": {t.label: t.k for t in targets},
-                  "chosen_by": "each label's own number of classes (among its labelled tracks)"}
+        k_info = {
+            "by_label": {t.label: t.k for t in targets},
+            "chosen_by": "each label's own number of classes (among its labelled tracks)",
+        }
     return targets, skipped, k_info
 
 
@@ -97,13 +104,24 @@ def choose_k_auto(X: np.ndarray, k_range: range, seed: int) -> tuple[int, dict]:
     }
     votes = sorted(picks.values())
     k = votes[(len(votes) - 1) // 2]
-    return k, {"k": k, "chosen_by": "median of the k picked by four label-free criteria (silhouette max, "
-                                    "Calinski-Harabasz max, Davies-Bouldin min, GMM BIC min; lower middle of four)",
-               "picks": picks, "criteria_by_k": {str(k_): v for k_, v in scores.items()}}
+    return k, {
+        "k": k,
+        "chosen_by": "median of the k picked by four label-free criteria (silhouette max, "
+        "Calinski-Harabasz max, Davies-Bouldin min, GMM BIC min; lower middle of four)",
+        "picks": picks,
+        "criteria_by_k": {str(k_): v for k_, v in scores.items()},
+    }
 
 
-def score(config, dataset, reps: dict, targets: list[Target], ref_space: np.ndarray,
-          condition_column: str | None = None, model_notes: dict | None = None) -> tuple[pd.DataFrame, dict]:
+def score(
+    config,
+    dataset,
+    reps: dict,
+    targets: list[Target],
+    ref_space: np.ndarray,
+    condition_column: str | None = None,
+    model_notes: dict | None = None,
+) -> tuple[pd.DataFrame, dict]:
     """``(metrics, assignments)``: one row per representation x clusterer x seed x target (see README for the
     columns), and each representation x clusterer's cluster of every track it covers, ``{(rep, clusterer): (rows,
     labels)}``, from its first seed at the primary label's k (for clusters.csv, the figures and the explorer)."""
@@ -121,7 +139,7 @@ def score(config, dataset, reps: dict, targets: list[Target], ref_space: np.ndar
             clu_seeds = config.seeds if not REPRESENTATIONS[name].seeded else [seed]
             for clu_seed in clu_seeds:
                 clusterings = {}
-                for k in (ks if spec.uses_k else [None]):
+                for k in ks if spec.uses_k else [None]:
                     res = cluster(clu_name, Z, k or 2, clu_seed)
                     own = internal_metrics(Z, res.labels, random_state=clu_seed)
                     ref = internal_metrics(ref_space[idx], res.labels, random_state=clu_seed)
@@ -131,12 +149,42 @@ def score(config, dataset, reps: dict, targets: list[Target], ref_space: np.ndar
                     assignments[(name, clu_name)] = (idx, first.labels)
                 for t in targets:
                     res, own, ref = clusterings[t.k if spec.uses_k else None]
-                    rows.append(_row(name, clu_name, clu_seed, t, res, own, ref, rep, idx, tracks, Z,
-                                     spec.uses_k, condition_column, model_notes.get(name)))
+                    rows.append(
+                        _row(
+                            name,
+                            clu_name,
+                            clu_seed,
+                            t,
+                            res,
+                            own,
+                            ref,
+                            rep,
+                            idx,
+                            tracks,
+                            Z,
+                            spec.uses_k,
+                            condition_column,
+                            model_notes.get(name),
+                        )
+                    )
     metrics = pd.DataFrame(rows)
-    ordered = ["representation", "clusterer", "seed", "target", "k", "n_tracks", "n_labelled", "n_clusters_found",
-               "noise_fraction", "latent_dim", "fit_seconds", *INTERNAL, *[f"{m}_ref" for m in INTERNAL], *EXTERNAL,
-               "note"]
+    ordered = [
+        "representation",
+        "clusterer",
+        "seed",
+        "target",
+        "k",
+        "n_tracks",
+        "n_labelled",
+        "n_clusters_found",
+        "noise_fraction",
+        "latent_dim",
+        "fit_seconds",
+        *INTERNAL,
+        *[f"{m}_ref" for m in INTERNAL],
+        *EXTERNAL,
+        "note",
+    ]
     return metrics[[c for c in ordered if c in metrics.columns]], assignments
 
 
@@ -153,9 +201,18 @@ def assignments_table(track_ids, assignments: dict) -> pd.DataFrame:
 
 def _row(name, clu_name, seed, target, res, own, ref, rep, idx, tracks, Z, uses_k, condition_column, model_note):
     labels = res.labels
-    row = {"representation": name, "clusterer": clu_name, "seed": seed, "target": target.label,
-           "k": target.k if uses_k else np.nan, "n_tracks": len(idx), "n_clusters_found": res.n_clusters,
-           "noise_fraction": res.noise_fraction, "latent_dim": int(Z.shape[1]), "fit_seconds": rep["seconds"]}
+    row = {
+        "representation": name,
+        "clusterer": clu_name,
+        "seed": seed,
+        "target": target.label,
+        "k": target.k if uses_k else np.nan,
+        "n_tracks": len(idx),
+        "n_clusters_found": res.n_clusters,
+        "noise_fraction": res.noise_fraction,
+        "latent_dim": int(Z.shape[1]),
+        "fit_seconds": rep["seconds"],
+    }
     notes = [n for n in [rep["note"], model_note, *res.notes] if n]
     if res.params:
         notes.append(", ".join(f"{a}={b:.4g}" for a, b in res.params.items()))
@@ -215,8 +272,10 @@ def wide_summary(summary: pd.DataFrame, targets: list[str]) -> pd.DataFrame:
         part = summary[summary["target"] == t]
         if part.empty:
             continue
-        renamed = {c: c.replace("_mean", f"_{t}_mean") if c.endswith("_mean") else c.replace("_std", f"_{t}_std")
-                   for c in value_cols}
+        renamed = {
+            c: c.replace("_mean", f"_{t}_mean") if c.endswith("_mean") else c.replace("_std", f"_{t}_std")
+            for c in value_cols
+        }
         renamed.update({"k": f"k_{t}", "n_seeds": f"n_seeds_{t}", "n_degenerate": f"n_degenerate_{t}"})
         out = out.merge(part[keys + list(renamed)].rename(columns=renamed), on=keys, how="left")
     return out

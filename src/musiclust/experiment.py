@@ -37,8 +37,24 @@ from .representations import MODEL_REPRESENTATIONS, REPRESENTATIONS, Inputs, mis
 
 log = logging.getLogger(__name__)
 
-LIBRARIES = ("numpy", "pandas", "scipy", "scikit-learn", "librosa", "soundfile", "soxr", "umap-learn", "matplotlib",
-             "music21", "pretty_midi", "midirenderer", "joblib", "tensorflow", "keras", "lingua-language-detector")
+LIBRARIES = (
+    "numpy",
+    "pandas",
+    "scipy",
+    "scikit-learn",
+    "librosa",
+    "soundfile",
+    "soxr",
+    "umap-learn",
+    "matplotlib",
+    "music21",
+    "pretty_midi",
+    "midirenderer",
+    "joblib",
+    "tensorflow",
+    "keras",
+    "lingua-language-detector",
+)
 METRICS_CSV = "metrics.csv"
 SUMMARY_CSV = "summary.csv"
 
@@ -57,8 +73,10 @@ def validate_config(config: ExperimentConfig) -> None:
     """Fail fast, with one line, on names that no registry knows and on impossible values."""
     if config.dataset.name not in LOADERS:
         raise MusiclustError(f"unknown dataset '{config.dataset.name}'; choose one of: {', '.join(sorted(LOADERS))}")
-    for kind, names, registry in (("representation", config.representations, REPRESENTATIONS),
-                                  ("clusterer", config.clusterers, CLUSTERERS)):
+    for kind, names, registry in (
+        ("representation", config.representations, REPRESENTATIONS),
+        ("clusterer", config.clusterers, CLUSTERERS),
+    ):
         if not names:
             raise MusiclustError(f"no {kind} selected")
         bad = [n for n in names if n not in registry]
@@ -107,8 +125,10 @@ def check_output_dir(output_dir: str | Path) -> Path:
         with tempfile.NamedTemporaryFile(dir=path, prefix=".musiclust-probe-"):
             pass
     except OSError as exc:
-        raise MusiclustError(f"--output-dir {path} is not writable ({exc.strerror or type(exc).__name__}): pass a "
-                             f"folder you can write to") from None
+        raise MusiclustError(
+            f"--output-dir {path} is not writable ({exc.strerror or type(exc).__name__}): pass a "
+            f"folder you can write to"
+        ) from None
     return path
 
 
@@ -132,8 +152,9 @@ def append_csv_locked(path: Path, df: pd.DataFrame) -> None:
 
 
 # --- inputs -------------------------------------------------------------------------------------------------------
-def _prepare_inputs(dataset, X: np.ndarray, config: ExperimentConfig, logmel, main: str = "audio") -> tuple[
-        Inputs, dict]:
+def _prepare_inputs(
+    dataset, X: np.ndarray, config: ExperimentConfig, logmel, main: str = "audio"
+) -> tuple[Inputs, dict]:
     """Lyrics features, log-mel patches and the condition, each only when the data has them and a chosen
     representation needs them. Returns the inputs and what was done (for config.json).
 
@@ -175,8 +196,9 @@ def _prepare_inputs(dataset, X: np.ndarray, config: ExperimentConfig, logmel, ma
     return inputs, info
 
 
-def _fit_model_representation(name: str, seed: int, inputs: Inputs, params: dict, models_dir: str,
-                              single_thread: bool = False) -> dict:
+def _fit_model_representation(
+    name: str, seed: int, inputs: Inputs, params: dict, models_dir: str, single_thread: bool = False
+) -> dict:
     """Train one model representation (runs in a worker process); the model is saved, Z and history returned."""
     quiet_tensorflow()  # a worker started by another entry point must be as quiet as the main process
     if single_thread:
@@ -196,8 +218,14 @@ def _fit_model_representation(name: str, seed: int, inputs: Inputs, params: dict
     except MusiclustError as exc:  # one model that cannot train must not cost the run its other results
         return {"error": str(exc)}
     path = rep.model.save(Path(models_dir) / f"{name}_seed{seed}")
-    return {"Z": rep.Z, "rows": rep.rows, "note": rep.note, "history": rep.model.history_, "model_path": str(path),
-            "seconds": time.perf_counter() - t0}
+    return {
+        "Z": rep.Z,
+        "rows": rep.rows,
+        "note": rep.note,
+        "history": rep.model.history_,
+        "model_path": str(path),
+        "seconds": time.perf_counter() - t0,
+    }
 
 
 def _representations(config, inputs, run_dir, progress, extra_model_params=None) -> tuple[dict, list[dict]]:
@@ -223,14 +251,20 @@ def _representations(config, inputs, run_dir, progress, extra_model_params=None)
             skipped.append({"item": f"representation {name}", "reason": reason})
             continue
         spec = REPRESENTATIONS[name]
-        for seed in (config.seeds if spec.seeded else config.seeds[:1]):
+        for seed in config.seeds if spec.seeded else config.seeds[:1]:
             if name in MODEL_REPRESENTATIONS:
                 jobs.append((name, seed))
             else:
                 t0 = time.perf_counter()
                 rep = spec.build(inputs, params_for(name), seed)
-                results[(name, seed)] = {"Z": rep.Z, "rows": rep.rows, "note": rep.note, "history": None,
-                                         "model_path": None, "seconds": time.perf_counter() - t0}
+                results[(name, seed)] = {
+                    "Z": rep.Z,
+                    "rows": rep.rows,
+                    "note": rep.note,
+                    "history": None,
+                    "model_path": None,
+                    "seconds": time.perf_counter() - t0,
+                }
     if jobs:
         # Longest first (convolutional, multimodal, mixture prior), so two workers finish close together.
         cost = {"convvae": 0, "multimodal": 1, "gmmvae": 2, "ae": 3, "cvae": 4}
@@ -240,9 +274,11 @@ def _representations(config, inputs, run_dir, progress, extra_model_params=None)
         # Each model trains in its own process (small Keras models do not use two cores well on their own).
         out = Parallel(n_jobs=n_jobs, return_as="generator")(
             delayed(_fit_model_representation)(name, seed, inputs, params_for(name), str(models_dir), n_jobs > 1)
-            for name, seed in jobs)
-        for key, res in zip(jobs, tqdm(out, total=len(jobs), desc="training models", unit="model",
-                                       disable=not progress)):
+            for name, seed in jobs
+        )
+        for key, res in zip(
+            jobs, tqdm(out, total=len(jobs), desc="training models", unit="model", disable=not progress)
+        ):
             if "error" in res:
                 log.warning("representation %s (seed %s) failed: %s", *key, res["error"])
                 skipped.append({"item": f"representation {key[0]} seed {key[1]}", "reason": res["error"]})
@@ -264,15 +300,29 @@ def _features(dataset, config, progress) -> tuple:
         texts = tracks["lyrics"].fillna("").astype(str).tolist()
         L, _ = lyrics_features(texts, dim=config.lyrics_dim, seed=config.seeds[0])
         return dataset, L, None, "lyrics", 0, [], f"lyrics features ({L.shape[1]}-D TF-IDF + SVD)"
-    needs_logmel = (dataset.features is None
-                    and any("logmel" in REPRESENTATIONS[r].requires for r in config.representations))
+    needs_logmel = dataset.features is None and any(
+        "logmel" in REPRESENTATIONS[r].requires for r in config.representations
+    )
     sets = [config.features] + (["logmel_full"] if needs_logmel else [])
-    fms = build_features_many(dataset, sets, n_jobs=config.n_jobs, progress=progress, cache_dir=config.cache_dir,
-                              dask_scheduler=config.dask_scheduler)
+    fms = build_features_many(
+        dataset,
+        sets,
+        n_jobs=config.n_jobs,
+        progress=progress,
+        cache_dir=config.cache_dir,
+        dask_scheduler=config.dask_scheduler,
+    )
     fm = fms[config.features]
     X = StandardScaler().fit_transform(fm.X)
-    return (fm.dataset, X, fms.get("logmel_full"), fm.feature_set, fm.n_cached, fm.notes,
-            f"standardized {fm.feature_set} features ({X.shape[1]}-D)")
+    return (
+        fm.dataset,
+        X,
+        fms.get("logmel_full"),
+        fm.feature_set,
+        fm.n_cached,
+        fm.notes,
+        f"standardized {fm.feature_set} features ({X.shape[1]}-D)",
+    )
 
 
 def _say(message: str, progress: bool = True) -> None:
@@ -291,11 +341,22 @@ def run(config: ExperimentConfig, progress: bool = True) -> Path:
     validate_config(config)
     results_root = check_output_dir(config.output_dir)
     ds_cfg = config.dataset
-    dataset = load_dataset(ds_cfg.name, path=ds_cfg.path, label_columns=ds_cfg.label_columns,
-                           id_column=ds_cfg.id_column, n_per_class=ds_cfg.n_per_class, styles=ds_cfg.styles,
-                           lyrics_table=ds_cfg.lyrics_table, metadata=ds_cfg.metadata, key_column=ds_cfg.key_column,
-                           encoding=ds_cfg.encoding, feature_columns=ds_cfg.feature_columns,
-                           exclude_columns=ds_cfg.exclude_columns, n_jobs=config.n_jobs, progress=progress)
+    dataset = load_dataset(
+        ds_cfg.name,
+        path=ds_cfg.path,
+        label_columns=ds_cfg.label_columns,
+        id_column=ds_cfg.id_column,
+        n_per_class=ds_cfg.n_per_class,
+        styles=ds_cfg.styles,
+        lyrics_table=ds_cfg.lyrics_table,
+        metadata=ds_cfg.metadata,
+        key_column=ds_cfg.key_column,
+        encoding=ds_cfg.encoding,
+        feature_columns=ds_cfg.feature_columns,
+        exclude_columns=ds_cfg.exclude_columns,
+        n_jobs=config.n_jobs,
+        progress=progress,
+    )
     dataset = ensure_language(dataset)
     if "pairing" in dataset.info:
         _say(pairing_line(dataset.info["pairing"]), progress)
@@ -308,8 +369,9 @@ def run(config: ExperimentConfig, progress: bool = True) -> Path:
     targets, skipped_labels, k_info = resolve_targets(dataset, config.k, X, config.seeds[0], config.k_range)
     for s_ in skipped_labels:
         _say(f"label '{s_['label']}' not evaluated: {s_['reason']}", progress)
-    inputs, input_info = _prepare_inputs(dataset, X, config, logmel, main="lyrics" if feature_set == "lyrics"
-                                         else "audio")
+    inputs, input_info = _prepare_inputs(
+        dataset, X, config, logmel, main="lyrics" if feature_set == "lyrics" else "audio"
+    )
     timing["features"] = round(time.perf_counter() - t, 2)
 
     run_dir = new_run_dir(results_root, config.run_name or dataset.name)
@@ -321,27 +383,33 @@ def run(config: ExperimentConfig, progress: bool = True) -> Path:
     reps, skipped_reps = _representations(config, inputs, run_dir, progress, extra_model_params=mixture_k)
     timing["representations"] = round(time.perf_counter() - t, 2)
     t = time.perf_counter()
-    model_notes = {"gmmvae": f"mixture prior with {primary.k} components (the number of classes of "
-                             f"'{primary.label}', the primary label)"}
+    model_notes = {
+        "gmmvae": f"mixture prior with {primary.k} components (the number of classes of "
+        f"'{primary.label}', the primary label)"
+    }
     metrics, assignments = score(config, dataset, reps, targets, X, inputs.condition_column, model_notes)
     timing["clustering_and_metrics"] = round(time.perf_counter() - t, 2)
     metrics.to_csv(run_dir / METRICS_CSV, index=False)
     summary = summarize(metrics)
     summary.to_csv(run_dir / SUMMARY_CSV, index=False)
-    np.savez_compressed(run_dir / "latents.npz", track_id=tracks["track_id"].to_numpy().astype(str),
-                        **{f"{name}_seed{seed}": r["Z"] for (name, seed), r in reps.items()},
-                        **{f"{name}_seed{seed}_rows": r["rows"] for (name, seed), r in reps.items()
-                           if r["rows"] is not None})
+    np.savez_compressed(
+        run_dir / "latents.npz",
+        track_id=tracks["track_id"].to_numpy().astype(str),
+        **{f"{name}_seed{seed}": r["Z"] for (name, seed), r in reps.items()},
+        **{f"{name}_seed{seed}_rows": r["rows"] for (name, seed), r in reps.items() if r["rows"] is not None},
+    )
     tracks_out = tracks.drop(columns=[c for c in ("lyrics",) if c in tracks.columns])
     if "lyrics" in tracks.columns:  # the explorer shows it on hover; the full text stays out of the results
         tracks_out["lyrics_first_line"] = [first_line(t) for t in tracks["lyrics"]]
     tracks_out.to_csv(run_dir / "tracks.csv", index=False)
     assignments_table(tracks["track_id"], assignments).to_csv(run_dir / "clusters.csv", index=False)
-    pd.DataFrame(dataset.skipped + skipped_reps, columns=["item", "reason"]).to_csv(run_dir / "skipped.csv",
-                                                                                     index=False)
+    pd.DataFrame(dataset.skipped + skipped_reps, columns=["item", "reason"]).to_csv(
+        run_dir / "skipped.csv", index=False
+    )
     if feature_notes:  # what decoding did to each clip: original rate and channels, padding of very short clips
         pd.DataFrame(feature_notes).assign(track_id=tracks["track_id"].to_numpy()).to_csv(
-            run_dir / "feature_notes.csv", index=False)
+            run_dir / "feature_notes.csv", index=False
+        )
     histories = {f"{n}_seed{s}": r["history"] for (n, s), r in reps.items() if r["history"]}
     (run_dir / "histories.json").write_text(json.dumps(histories))
 
@@ -349,21 +417,31 @@ def run(config: ExperimentConfig, progress: bool = True) -> Path:
     info = {
         "run_id": run_id,
         "config": config.to_dict(),
-        "resolved": {"k": k_info.get("k"), "k_by_label": {t_.label: t_.k for t_ in targets}, "k_choice": k_info,
-                     "n_tracks": len(dataset), "n_features": int(X.shape[1]),
-                     "feature_set": feature_set, "n_features_cached": n_cached,
-                     "primary_label": primary.label, "label_columns": label_columns,
-                     "labels_skipped": skipped_labels,
-                     "classes": {t_.label: t_.n_classes for t_ in targets},
-                     "class_counts": {t_.label: {str(a): int(b) for a, b in
-                                                 tracks[t_.label][t_.labelled].value_counts().items()}
-                                      for t_ in targets},
-                     "unlabelled": {t_.label: int((~t_.labelled).sum()) for t_ in targets},
-                     "n_skipped": len(dataset.skipped), "inputs": input_info, "dataset_info": dataset.info,
-                     "representations_run": sorted({n for n, _ in reps}, key=config.representations.index),
-                     "representations_skipped": skipped_reps,
-                     "mixture_prior": model_notes["gmmvae"] if any(n == "gmmvae" for n, _ in reps) else None,
-                     "reference_space": reference_space},
+        "resolved": {
+            "k": k_info.get("k"),
+            "k_by_label": {t_.label: t_.k for t_ in targets},
+            "k_choice": k_info,
+            "n_tracks": len(dataset),
+            "n_features": int(X.shape[1]),
+            "feature_set": feature_set,
+            "n_features_cached": n_cached,
+            "primary_label": primary.label,
+            "label_columns": label_columns,
+            "labels_skipped": skipped_labels,
+            "classes": {t_.label: t_.n_classes for t_ in targets},
+            "class_counts": {
+                t_.label: {str(a): int(b) for a, b in tracks[t_.label][t_.labelled].value_counts().items()}
+                for t_ in targets
+            },
+            "unlabelled": {t_.label: int((~t_.labelled).sum()) for t_ in targets},
+            "n_skipped": len(dataset.skipped),
+            "inputs": input_info,
+            "dataset_info": dataset.info,
+            "representations_run": sorted({n for n, _ in reps}, key=config.representations.index),
+            "representations_skipped": skipped_reps,
+            "mixture_prior": model_notes["gmmvae"] if any(n == "gmmvae" for n, _ in reps) else None,
+            "reference_space": reference_space,
+        },
         "dataset": {"name": dataset.name, "description": dataset.description},
         "versions": library_versions(),
         "timing_s": timing,
@@ -374,12 +452,13 @@ def run(config: ExperimentConfig, progress: bool = True) -> Path:
     if config.plots:
         from .figures import write_figures
 
-        write_figures(run_dir, config, dataset, inputs, reps, metrics, summary, histories, X, targets, k_info,
-                      assignments)
+        write_figures(
+            run_dir, config, dataset, inputs, reps, metrics, summary, histories, X, targets, k_info, assignments
+        )
         shared = results_root / "latent_visualization"
         shared.mkdir(parents=True, exist_ok=True)
         for png in (run_dir / "figures").glob("latent_*.png"):
-            shutil.copyfile(png, shared / f"{run_id}_{png.name[len('latent_'):]}")
+            shutil.copyfile(png, shared / f"{run_id}_{png.name[len('latent_') :]}")
     timing["figures"] = round(time.perf_counter() - t, 2)
     append_csv_locked(results_root / "clustering_metrics.csv", metrics.assign(run_id=run_id))
     timing["total_before_report"] = round(time.perf_counter() - t_start, 2)
@@ -413,8 +492,9 @@ def format_summary(run_dir: Path, max_rows: int = 60) -> str:
     labels = info["resolved"]["label_columns"]
     summary = wide_summary(pd.read_csv(Path(run_dir) / SUMMARY_CSV), labels)
     k_by = info["resolved"].get("k_by_label", {})
-    header = ["representation", "clusterer"] + [f"{m.upper()}({lab}, k={k_by.get(lab, '?')})" for lab in labels
-                                                for m in ("nmi", "ari", "acc")]
+    header = ["representation", "clusterer"] + [
+        f"{m.upper()}({lab}, k={k_by.get(lab, '?')})" for lab in labels for m in ("nmi", "ari", "acc")
+    ]
     lines = []
     for r in summary.head(max_rows).to_dict("records"):
         vals = []

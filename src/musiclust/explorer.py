@@ -18,16 +18,37 @@ import pandas as pd
 
 from .report import TEMPLATES
 
-PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
-           "#7f7f7f", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#9edae5",
-           "#dbdb8d", "#393b79")
+PALETTE = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#17becf",
+    "#bcbd22",
+    "#7f7f7f",
+    "#aec7e8",
+    "#ffbb78",
+    "#98df8a",
+    "#ff9896",
+    "#c5b0d5",
+    "#c49c94",
+    "#f7b6d2",
+    "#9edae5",
+    "#dbdb8d",
+    "#393b79",
+)
 NOISE = "#c8c8c8"
 
 
 def _colours(values) -> tuple[list[str], list[str]]:
     """``(colour per point, legend label per point)``: one palette colour per class (noise and blanks grey)."""
-    labels = ["(none)" if (v is None or (isinstance(v, float) and np.isnan(v)) or str(v) in ("", "nan", "<NA>"))
-              else str(v) for v in values]
+    labels = [
+        "(none)" if (v is None or (isinstance(v, float) and np.isnan(v)) or str(v) in ("", "nan", "<NA>")) else str(v)
+        for v in values
+    ]
     classes = sorted(set(labels) - {"(none)", "-1"}, key=lambda c: (len(c), c))
     index = {c: PALETTE[i % len(PALETTE)] for i, c in enumerate(classes)}
     return [index.get(lab, NOISE) for lab in labels], ["noise" if lab == "-1" else lab for lab in labels]
@@ -50,12 +71,19 @@ def explorer_data(run_dir: Path, tracks: pd.DataFrame, label_columns: list[str],
     data: dict[str, list] = {"track_id": tracks["track_id"].astype(str).tolist()}
     for col, default in (("title", ""), ("artist", "")):
         data[col] = tracks[col].fillna(default).astype(str).tolist() if col in tracks.columns else [""] * n
-    data["lyric"] = (tracks["lyrics_first_line"].fillna("").astype(str).tolist()
-                     if "lyrics_first_line" in tracks.columns else [""] * n)
+    data["lyric"] = (
+        tracks["lyrics_first_line"].fillna("").astype(str).tolist()
+        if "lyrics_first_line" in tracks.columns
+        else [""] * n
+    )
     data["labels"] = [", ".join(f"{c}: {tracks[c].iloc[i]}" for c in label_columns) for i in range(n)]
     if "audio_path" in tracks.columns:
-        data["audio"] = [os.path.relpath(Path(p).resolve(), run_dir.resolve()).replace(os.sep, "/")
-                         if isinstance(p, str) and p else "" for p in tracks["audio_path"]]
+        data["audio"] = [
+            os.path.relpath(Path(p).resolve(), run_dir.resolve()).replace(os.sep, "/")
+            if isinstance(p, str) and p
+            else ""
+            for p in tracks["audio_path"]
+        ]
     else:
         data["audio"] = [""] * n
     colourings: dict[str, list[str]] = {}  # "<rep>|<colouring>" -> key into data
@@ -94,24 +122,60 @@ def write_explorer(run_dir: str | Path) -> Path:
     data, reps = page["data"], page["reps"]
     rep0 = next((r for r in reps if np.isfinite(data[f"x:{r}"]).all()), reps[0])
     first = labels[0]
-    data.update(x=list(data[f"x:{rep0}"]), y=list(data[f"y:{rep0}"]), color=list(data[f"c:{first}"]),
-                legend=list(data[f"l:{first}"]))
+    data.update(
+        x=list(data[f"x:{rep0}"]),
+        y=list(data[f"y:{rep0}"]),
+        color=list(data[f"c:{first}"]),
+        legend=list(data[f"l:{first}"]),
+    )
     source = ColumnDataSource(data, name="tracks")
-    plot = figure(width=760, height=560, title=f"{rep0}: 2-D UMAP, coloured by {first}", name="map",
-                  tools="pan,wheel_zoom,box_zoom,reset,tap", toolbar_location="above")
-    plot.scatter("x", "y", source=source, size=9, fill_color="color", line_color="white", line_width=0.5,
-                 legend_field="legend", name="points")
+    plot = figure(
+        width=760,
+        height=560,
+        title=f"{rep0}: 2-D UMAP, coloured by {first}",
+        name="map",
+        tools="pan,wheel_zoom,box_zoom,reset,tap",
+        toolbar_location="above",
+    )
+    plot.scatter(
+        "x",
+        "y",
+        source=source,
+        size=9,
+        fill_color="color",
+        line_color="white",
+        line_width=0.5,
+        legend_field="legend",
+        name="points",
+    )
     plot.legend.name = "legend"
     plot.legend.location = "top_left"
     plot.legend.label_text_font_size = "9pt"
     plot.add_layout(plot.legend[0], "right")
-    plot.add_tools(HoverTool(tooltips=[("track", "@track_id"), ("title", "@title"), ("artist", "@artist"),
-                                       ("labels", "@labels"), ("lyrics", "@lyric")]))
+    plot.add_tools(
+        HoverTool(
+            tooltips=[
+                ("track", "@track_id"),
+                ("title", "@title"),
+                ("artist", "@artist"),
+                ("labels", "@labels"),
+                ("lyrics", "@lyric"),
+            ]
+        )
+    )
     rep_select = Select(title="representation", value=rep0, options=reps, name="rep_select", width=220)
-    colour_select = Select(title="colour by", value=first, options=page["colourings"][rep0], name="colour_select",
-                           width=220)
-    update = CustomJS(args={"source": source, "rep": rep_select, "colour": colour_select, "plot": plot,
-                            "options": page["colourings"]}, code="""
+    colour_select = Select(
+        title="colour by", value=first, options=page["colourings"][rep0], name="colour_select", width=220
+    )
+    update = CustomJS(
+        args={
+            "source": source,
+            "rep": rep_select,
+            "colour": colour_select,
+            "plot": plot,
+            "options": page["colourings"],
+        },
+        code="""
         const d = source.data;
         const r = rep.value;
         if (!options[r].includes(colour.value)) { colour.value = options[r][0]; }
@@ -122,11 +186,14 @@ def write_explorer(run_dir: str | Path) -> Path:
         source.selected.indices = [];
         plot.title.text = r + ": 2-D UMAP, coloured by " + colour.value;
         source.change.emit();
-    """)
+    """,
+    )
     rep_select.js_on_change("value", update)
     colour_select.js_on_change("value", update)
     has_audio = any(data["audio"])
-    play = CustomJS(args={"source": source}, code="""
+    play = CustomJS(
+        args={"source": source},
+        code="""
         const i = source.selected.indices[0];
         if (i === undefined) { return; }
         const d = source.data;
@@ -137,20 +204,30 @@ def write_explorer(run_dir: str | Path) -> Path:
         now.textContent = (d.title[i] || d.track_id[i]) + (d.artist[i] ? " -- " + d.artist[i] : "") + "  (" +
                           d.labels[i] + ")";
         player.play();
-    """)
+    """,
+    )
     source.selected.js_on_change("indices", play)
     plot.select_one(TapTool).behavior = "select"
     script, div = components(column(row(rep_select, colour_select), plot))
     if has_audio:
         audio_note = "Click a point to play that track."
     else:
-        audio_note = ("This run has no audio files (a table of features or of lyrics), so there is nothing to play; "
-                      "hover to see each track.")
+        audio_note = (
+            "This run has no audio files (a table of features or of lyrics), so there is nothing to play; "
+            "hover to see each track."
+        )
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
     html = env.get_template("explorer.html.j2").render(
-        title=f"musiclust explorer: {info['run_id']}", run_id=info["run_id"], n_tracks=len(tracks),
-        dataset=info["dataset"]["name"], resources=INLINE.render(), script=script, div=div, has_audio=has_audio,
-        audio_note=audio_note)
+        title=f"musiclust explorer: {info['run_id']}",
+        run_id=info["run_id"],
+        n_tracks=len(tracks),
+        dataset=info["dataset"]["name"],
+        resources=INLINE.render(),
+        script=script,
+        div=div,
+        has_audio=has_audio,
+        audio_note=audio_note,
+    )
     out = run_dir / "explorer.html"
     out.write_text(html)
     return out

@@ -14,8 +14,8 @@ from .plots import (
     embed_2d,
     embedding_figure,
     feature_reconstruction_figure,
-    logmel_reconstruction_figure,
     k_selection_figure,
+    logmel_reconstruction_figure,
     nmi_heatmap_figure,
     plt,
     training_curves_figure,
@@ -39,8 +39,20 @@ def _examples(labels: np.ndarray, m: int = 4) -> np.ndarray:
     return np.array(out)
 
 
-def write_figures(run_dir: Path, config, dataset, inputs, reps: dict, metrics, summary, histories: dict,
-                  X: np.ndarray, targets, k_info: dict, assignments: dict) -> list[Path]:
+def write_figures(
+    run_dir: Path,
+    config,
+    dataset,
+    inputs,
+    reps: dict,
+    metrics,
+    summary,
+    histories: dict,
+    X: np.ndarray,
+    targets,
+    k_info: dict,
+    assignments: dict,
+) -> list[Path]:
     """Every figure; ``targets`` are the evaluated labels (`evaluation.Target`), the first one the primary;
     ``assignments`` the clusters of each representation x clusterer (`evaluation.score`).
 
@@ -72,12 +84,18 @@ def write_figures(run_dir: Path, config, dataset, inputs, reps: dict, metrics, s
     # t-SNE runs in worker processes while this process computes the UMAP embeddings: UMAP stays here because a
     # fresh process would pay umap-learn's JIT compilation again (about 10 s); t-SNE has none to pay.
     tsne = Parallel(n_jobs=config.n_jobs, return_as="generator")(
-        delayed(embed_2d)(reps[(name, seed)]["Z"][plot_idx], "tsne", seed) for name, seed, _, plot_idx, _ in plan)
+        delayed(embed_2d)(reps[(name, seed)]["Z"][plot_idx], "tsne", seed) for name, seed, _, plot_idx, _ in plan
+    )
     umap = [embed_2d(reps[(name, seed)]["Z"][plot_idx], "umap", seed) for name, seed, _, plot_idx, _ in plan]
     embeddings = [e for pair in zip(tsne, umap) for e in pair]
-    np.savez_compressed(run_dir / "embeddings_2d.npz", **{
-        key: value for i, (name, _, idx, plot_idx, _) in enumerate(plan)
-        for key, value in ((f"{name}_xy", embeddings[2 * i + 1]), (f"{name}_rows", idx[plot_idx]))})
+    np.savez_compressed(
+        run_dir / "embeddings_2d.npz",
+        **{
+            key: value
+            for i, (name, _, idx, plot_idx, _) in enumerate(plan)
+            for key, value in ((f"{name}_xy", embeddings[2 * i + 1]), (f"{name}_rows", idx[plot_idx]))
+        },
+    )
     for i, (name, seed, idx, plot_idx, labels) in enumerate(plan):
         colourings = {f"cluster ({clu}, k={k})": labels[plot_idx]}
         for col in labels_shown:
@@ -85,17 +103,24 @@ def write_figures(run_dir: Path, config, dataset, inputs, reps: dict, metrics, s
         n_all = len(reps[(name, seed)]["Z"])
         sub = f", {len(plot_idx)} of {n_all} tracks" if len(plot_idx) < n_all else ""
         for j, method in enumerate(("tsne", "umap")):
-            fig = embedding_figure(embeddings[2 * i + j], colourings,
-                                   f"{name} latent, {method.upper()} (seed {seed}{sub})")
+            fig = embedding_figure(
+                embeddings[2 * i + j], colourings, f"{name} latent, {method.upper()} (seed {seed}{sub})"
+            )
             written.append(_save(fig, fig_dir / f"latent_{name}_{method}.png"))
-        fig = cluster_distribution_figure(labels, {c: tracks[c].to_numpy()[idx] for c in labels_shown},
-                                          f"{name} + {clu} (seed {seed}): cluster distribution")
+        fig = cluster_distribution_figure(
+            labels,
+            {c: tracks[c].to_numpy()[idx] for c in labels_shown},
+            f"{name} + {clu} (seed {seed}): cluster distribution",
+        )
         written.append(_save(fig, fig_dir / f"distribution_{name}.png"))
 
     first_histories = {n: histories[f"{n}_seed{s}"] for n, s in first_seed.items() if f"{n}_seed{s}" in histories}
     if first_histories:
-        written.append(_save(training_curves_figure(first_histories, "training curves (first seed)"),
-                             fig_dir / "training_curves.png"))
+        written.append(
+            _save(
+                training_curves_figure(first_histories, "training curves (first seed)"), fig_dir / "training_curves.png"
+            )
+        )
 
     primary = tracks[dataset.primary_label].to_numpy()
     examples = _examples(primary)
@@ -115,14 +140,18 @@ def write_figures(run_dir: Path, config, dataset, inputs, reps: dict, metrics, s
                 # the middle 3-s crop of each example, at the resolution the model sees
                 crop = model.crop_
                 start = max(0, (inputs.logmel.shape[2] - crop) // 2)
-                originals = np.asarray(inputs.logmel[examples][:, :, start:start + crop])
-                fig = logmel_reconstruction_figure(originals, model.reconstruct(originals), names,
-                                                   f"ConvVAE: {crop}-frame log-mel crops (3 s) and their "
-                                                   f"reconstructions")
+                originals = np.asarray(inputs.logmel[examples][:, :, start : start + crop])
+                fig = logmel_reconstruction_figure(
+                    originals,
+                    model.reconstruct(originals),
+                    names,
+                    f"ConvVAE: {crop}-frame log-mel crops (3 s) and their reconstructions",
+                )
                 written.append(_save(fig, fig_dir / "reconstruction_convvae.png"))
             else:
-                fig = feature_reconstruction_figure(X[examples], model.reconstruct(X[examples], **kw), names,
-                                                    f"{name}: feature-vector reconstructions")
+                fig = feature_reconstruction_figure(
+                    X[examples], model.reconstruct(X[examples], **kw), names, f"{name}: feature-vector reconstructions"
+                )
                 written.append(_save(fig, fig_dir / f"reconstruction_{name}.png"))
             if name == "beta_vae":
                 written.append(_traversal(model, reps[(name, seed)]["Z"], fig_dir))

@@ -21,9 +21,11 @@ def quiet_tensorflow() -> None:
 
 # The C++ runtime's lines: absl/glog format "I0000 00:00:1712.. 123 file.cc:31] ...", the older
 # "2024-01-01 12:00:00.000000: E external/...] ...", and absl's note about logging before its initialization.
-_CPP_LINE = re.compile(r"^(?:[IWEF]\d{4} \d\d:\d\d:[\d.]+\s+\d+ \S+:\d+\]"
-                       r"|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] \S+:\d+\]"
-                       r"|WARNING: All log messages before absl::InitializeLog\(\) is called)")
+_CPP_LINE = re.compile(
+    r"^(?:[IWEF]\d{4} \d\d:\d\d:[\d.]+\s+\d+ \S+:\d+\]"
+    r"|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] \S+:\d+\]"
+    r"|WARNING: All log messages before absl::InitializeLog\(\) is called)"
+)
 
 
 def without_cpp_log_lines(text: str) -> list[str]:

@@ -21,8 +21,9 @@ def embed_2d(Z: np.ndarray, method: str, seed: int) -> np.ndarray:
     if method == "tsne":
         from sklearn.manifold import TSNE
 
-        return TSNE(n_components=2, perplexity=float(min(30.0, max(2.0, (n - 1) / 3))), init="pca",
-                    random_state=seed).fit_transform(Z)
+        return TSNE(
+            n_components=2, perplexity=float(min(30.0, max(2.0, (n - 1) / 3))), init="pca", random_state=seed
+        ).fit_transform(Z)
     if method == "umap":
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # umap warns that a fixed random_state disables parallelism
@@ -40,8 +41,7 @@ def scatter_labels(ax, E: np.ndarray, labels, title: str, max_legend: int = 14) 
     for i, cls in enumerate(classes):
         m = labels == cls
         colour = "lightgrey" if cls == "-1" else cmap(i % cmap.N)
-        ax.scatter(E[m, 0], E[m, 1], s=10, color=colour, label="noise" if cls == "-1" else cls, alpha=0.8,
-                   linewidths=0)
+        ax.scatter(E[m, 0], E[m, 1], s=10, color=colour, label="noise" if cls == "-1" else cls, alpha=0.8, linewidths=0)
     ax.set_title(title, fontsize=10)
     ax.set_xticks([])
     ax.set_yticks([])
@@ -77,8 +77,15 @@ def cluster_distribution_figure(clusters, label_columns: dict[str, np.ndarray], 
         if table.size <= 300:
             for i in range(table.shape[0]):
                 for j in range(table.shape[1]):
-                    ax.text(j, i, int(table.iat[i, j]), ha="center", va="center", fontsize=6,
-                            color="white" if frac.iat[i, j] > 0.6 else "black")
+                    ax.text(
+                        j,
+                        i,
+                        int(table.iat[i, j]),
+                        ha="center",
+                        va="center",
+                        fontsize=6,
+                        color="white" if frac.iat[i, j] > 0.6 else "black",
+                    )
         ax.set_xlabel(name)
         ax.set_ylabel("cluster")
         ax.set_title(f"cluster x {name}", fontsize=10)
@@ -173,14 +180,26 @@ def nmi_heatmap_figure(summary, label: str, metric: str = "nmi", title: str = ""
     mean, std = mean.reindex(index=rows, columns=cols), std.reindex(index=rows, columns=cols)
     fig, ax = plt.subplots(figsize=(1.25 * len(cols) + 2.6, 0.42 * len(rows) + 1.6))
     values = mean.to_numpy(dtype=float)
-    im = ax.imshow(np.nan_to_num(values, nan=0.0), cmap="viridis", vmin=0, vmax=max(0.05, float(np.nanmax(values)))
-                   if np.isfinite(values).any() else 1.0, aspect="auto")
+    im = ax.imshow(
+        np.nan_to_num(values, nan=0.0),
+        cmap="viridis",
+        vmin=0,
+        vmax=max(0.05, float(np.nanmax(values))) if np.isfinite(values).any() else 1.0,
+        aspect="auto",
+    )
     for i in range(len(rows)):
         for j in range(len(cols)):
             v, sd = values[i, j], std.iat[i, j]
             text = "n/a" if pd.isna(v) else f"{v:.2f}\n±{sd:.2f}"
-            ax.text(j, i, text, ha="center", va="center", fontsize=6.5,
-                    color="black" if (not pd.isna(v) and v > 0.6 * np.nanmax(values)) else "white")
+            ax.text(
+                j,
+                i,
+                text,
+                ha="center",
+                va="center",
+                fontsize=6.5,
+                color="black" if (not pd.isna(v) and v > 0.6 * np.nanmax(values)) else "white",
+            )
     if np.isfinite(values).any():
         bi, bj = np.unravel_index(np.nanargmax(values), values.shape)
         ax.add_patch(plt.Rectangle((bj - 0.5, bi - 0.5), 1, 1, fill=False, edgecolor="red", lw=2))
@@ -196,8 +215,12 @@ def k_selection_figure(k_info: dict, title: str):
     """The four label-free criteria of ``--k auto`` against k, each with its own pick marked, and the chosen k."""
     crit = k_info["criteria_by_k"]
     ks = sorted(int(k) for k in crit)
-    names = [("silhouette", "higher is better"), ("calinski_harabasz", "higher is better"),
-             ("davies_bouldin", "lower is better"), ("gmm_bic", "lower is better")]
+    names = [
+        ("silhouette", "higher is better"),
+        ("calinski_harabasz", "higher is better"),
+        ("davies_bouldin", "lower is better"),
+        ("gmm_bic", "lower is better"),
+    ]
     fig, axes = plt.subplots(1, 4, figsize=(14, 3.4))
     for ax, (name, better) in zip(axes, names):
         ax.plot(ks, [crit[str(k)][name] for k in ks], marker="o", color="tab:blue")

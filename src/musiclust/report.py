@@ -68,8 +68,12 @@ def paired_comparison(metrics: pd.DataFrame, label: str, a: tuple[str, str], b: 
     sa, sb = per_seed(*a), per_seed(*b)
     common = sa.index.intersection(sb.index)
     diff = (sa[common] - sb[common]).dropna()
-    out = {"n": len(diff), "mean": float(diff.mean()) if len(diff) else float("nan"),
-           "std": float(diff.std(ddof=0)) if len(diff) else float("nan"), "p": None}
+    out = {
+        "n": len(diff),
+        "mean": float(diff.mean()) if len(diff) else float("nan"),
+        "std": float(diff.std(ddof=0)) if len(diff) else float("nan"),
+        "p": None,
+    }
     if len(diff) >= 2 and diff.std() > 0:
         out["p"] = float(ttest_rel(sa[diff.index], sb[diff.index]).pvalue)
     if len(diff) < 2:
@@ -94,23 +98,38 @@ def build_context(run_dir: Path) -> dict:
     wide = wide_summary(summary, labels)
     reps_run = res.get("representations_run") or list(dict.fromkeys(summary["representation"]))
     k_by = res.get("k_by_label", {lab: res.get("k") for lab in labels})
-    ctx: dict = {"run_id": info["run_id"], "n_tracks": res["n_tracks"], "dataset_name": info["dataset"]["name"],
-                 "description": info["dataset"]["description"], "n_reps": len(reps_run),
-                 "n_clusterers": len(cfg["clusterers"]), "n_seeds": len(cfg["seeds"]),
-                 "seeds_text": "seeds " + _list(cfg["seeds"]) if len(cfg["seeds"]) > 1 else f"seed {cfg['seeds'][0]}",
-                 "labels_text": _list([f"`{lab}`" for lab in labels])}
+    ctx: dict = {
+        "run_id": info["run_id"],
+        "n_tracks": res["n_tracks"],
+        "dataset_name": info["dataset"]["name"],
+        "description": info["dataset"]["description"],
+        "n_reps": len(reps_run),
+        "n_clusterers": len(cfg["clusterers"]),
+        "n_seeds": len(cfg["seeds"]),
+        "seeds_text": "seeds " + _list(cfg["seeds"]) if len(cfg["seeds"]) > 1 else f"seed {cfg['seeds'][0]}",
+        "labels_text": _list([f"`{lab}`" for lab in labels]),
+    }
     ctx["title"] = f"What clusters in {info['dataset']['name']}: {_list(labels)} under autoencoder-family latents"
 
-    ctx["label_facts"] = [{"name": lab, "n_classes": res["classes"][lab], "k": k_by.get(lab),
-                           "counts": ", ".join(f"{a} {b}" for a, b in res["class_counts"][lab].items()),
-                           "unlabelled": res.get("unlabelled", {}).get(lab, 0)} for lab in labels]
+    ctx["label_facts"] = [
+        {
+            "name": lab,
+            "n_classes": res["classes"][lab],
+            "k": k_by.get(lab),
+            "counts": ", ".join(f"{a} {b}" for a, b in res["class_counts"][lab].items()),
+            "unlabelled": res.get("unlabelled", {}).get(lab, 0),
+        }
+        for lab in labels
+    ]
     ctx["language_note"] = ""
     tracks_csv = run_dir / "tracks.csv"
     if "language" in labels and tracks_csv.exists():
         sources = pd.read_csv(tracks_csv, keep_default_na=False).get("language_source")
         if sources is not None and (sources == "detected").any():
-            ctx["language_note"] = (f"Languages were detected offline from the lyrics (lingua) for "
-                                    f"{int((sources == 'detected').sum())} tracks; the data named none.")
+            ctx["language_note"] = (
+                f"Languages were detected offline from the lyrics (lingua) for "
+                f"{int((sources == 'detected').sum())} tracks; the data named none."
+            )
     inp = res.get("inputs", {})
     feat = f"Audio: {res['reference_space']}."
     if res.get("feature_set") == "lyrics":
@@ -118,21 +137,27 @@ def build_context(run_dir: Path) -> dict:
     elif "lyrics_dim" in inp:
         w = cfg.get("modality_weights", {})
         share = "equal shares" if len(set(w.values())) <= 1 else ", ".join(f"{k} {v:g}" for k, v in w.items())
-        feat += (f" Lyrics: word and character n-gram TF-IDF reduced by truncated SVD to {inp['lyrics_dim']} "
-                 f"dimensions ({inp.get('tracks_with_lyrics', 0)} tracks have lyrics); fused audio+lyrics vectors give "
-                 f"each modality a fixed share of the total variance ({share}).")
+        feat += (
+            f" Lyrics: word and character n-gram TF-IDF reduced by truncated SVD to {inp['lyrics_dim']} "
+            f"dimensions ({inp.get('tracks_with_lyrics', 0)} tracks have lyrics); fused audio+lyrics vectors give "
+            f"each modality a fixed share of the total variance ({share})."
+        )
     ctx["features_text"] = feat
     ctx["reps"] = [{"name": r, "description": REPRESENTATIONS[r].description} for r in reps_run]
     ctx["clusterers"] = [{"name": c, "description": CLUSTERERS[c].description} for c in cfg["clusterers"]]
     choice = res.get("k_choice", {})
-    ctx["k_text"] = (f"k: {_list([f'{k} for {lab}' for lab, k in k_by.items()])} "
-                     f"({choice.get('chosen_by', 'each label: its number of classes')}).")
-    ctx["models_text"] = (f"Latent size {cfg['latent_dim']}, hidden layers {' x '.join(map(str, cfg['hidden']))}, "
-                          f"Adam with learning rate {cfg['learning_rate']:g}, batch {cfg['batch_size']}, at most "
-                          f"{cfg['epochs']} epochs with early stopping on a 10% validation split (patience "
-                          f"{cfg['patience']}, counted from the end of a {cfg['kl_warmup_epochs']}-epoch KL warm-up); "
-                          f"the ConvVAE trains {cfg.get('conv_epochs', cfg['epochs'])} epochs of 10 random 3-s crops "
-                          f"per clip. No setting was chosen by looking at the labels.")
+    ctx["k_text"] = (
+        f"k: {_list([f'{k} for {lab}' for lab, k in k_by.items()])} "
+        f"({choice.get('chosen_by', 'each label: its number of classes')})."
+    )
+    ctx["models_text"] = (
+        f"Latent size {cfg['latent_dim']}, hidden layers {' x '.join(map(str, cfg['hidden']))}, "
+        f"Adam with learning rate {cfg['learning_rate']:g}, batch {cfg['batch_size']}, at most "
+        f"{cfg['epochs']} epochs with early stopping on a 10% validation split (patience "
+        f"{cfg['patience']}, counted from the end of a {cfg['kl_warmup_epochs']}-epoch KL warm-up); "
+        f"the ConvVAE trains {cfg.get('conv_epochs', cfg['epochs'])} epochs of 10 random 3-s crops "
+        f"per clip. No setting was chosen by looking at the labels."
+    )
     if res.get("mixture_prior"):
         ctx["models_text"] += f" VaDE: {res['mixture_prior']}."
     timing = info.get("timing_s", {})
@@ -143,6 +168,7 @@ def build_context(run_dir: Path) -> dict:
     def cells(r, lab, ms):
         return [fmt(r[f"{m}_{lab}_mean"], r[f"{m}_{lab}_std"]) for m in ms]
 
+    figures = run_dir / "figures"
     ctx["tables"], ctx["full_tables"] = [], []
     best_by_label = {}
     for lab in labels:
@@ -163,30 +189,54 @@ def build_context(run_dir: Path) -> dict:
                 if r[f"{m}_{lab}_mean"] == table[f"{m}_{lab}_mean"].max():
                     c[j] = f"**{c[j]}**"
             rows.append({"representation": r["representation"], "clusterer": r["clusterer"], "cells": c})
-        ctx["tables"].append({"label": lab, "k": k_by.get(lab), "rows": rows,
-                              "heatmap": f"figures/comparison_{lab}.png"})
+        ctx["tables"].append(
+            {
+                "label": lab,
+                "k": k_by.get(lab),
+                "rows": rows,
+                "heatmap": f"figures/comparison_{lab}.png" if (figures / f"comparison_{lab}.png").exists() else None,
+            }
+        )
         ranked = wide.dropna(subset=[col]).sort_values(col, ascending=False)
         best_by_label[lab] = ranked.iloc[0] if len(ranked) else None
-        ctx["full_tables"].append({"label": lab, "k": k_by.get(lab), "rows": [
-            {"representation": r["representation"], "clusterer": r["clusterer"],
-             "cells": cells(r, lab, (*metrics_order, "silhouette"))} for _, r in wide.iterrows()]})
+        ctx["full_tables"].append(
+            {
+                "label": lab,
+                "k": k_by.get(lab),
+                "rows": [
+                    {
+                        "representation": r["representation"],
+                        "clusterer": r["clusterer"],
+                        "cells": cells(r, lab, (*metrics_order, "silhouette")),
+                    }
+                    for _, r in wide.iterrows()
+                ],
+            }
+        )
 
     best = best_by_label.get(primary)
     base = wide[(wide["representation"] == "raw") & (wide["clusterer"] == "kmeans")]
     abstract, findings = [], []
-    abstract.append(f"We cluster {res['n_tracks']} tracks of {info['dataset']['name']} with {len(reps_run)} "
-                    f"representations and {len(cfg['clusterers'])} clustering methods over {len(cfg['seeds'])} "
-                    f"seed{'s' if len(cfg['seeds']) != 1 else ''}, and judge each clustering against "
-                    f"{_list(labels)}, each at its own number of classes.")
+    abstract.append(
+        f"We cluster {res['n_tracks']} tracks of {info['dataset']['name']} with {len(reps_run)} "
+        f"representations and {len(cfg['clusterers'])} clustering methods over {len(cfg['seeds'])} "
+        f"seed{'s' if len(cfg['seeds']) != 1 else ''}, and judge each clustering against "
+        f"{_list(labels)}, each at its own number of classes."
+    )
     if best is not None:
         b_nmi = fmt(best[f"nmi_{primary}_mean"], best[f"nmi_{primary}_std"])
         sentence = f"Against {primary}, the best method is {best['representation']} + {best['clusterer']} (NMI {b_nmi})"
-        if len(base) and metrics is not None and not (best["representation"] == "raw"
-                                                       and best["clusterer"] == "kmeans"):
+        if (
+            len(base)
+            and metrics is not None
+            and not (best["representation"] == "raw" and best["clusterer"] == "kmeans")
+        ):
             cmp = paired_comparison(metrics, primary, (best["representation"], best["clusterer"]), ("raw", "kmeans"))
             base_nmi = fmt(base.iloc[0][f"nmi_{primary}_mean"], base.iloc[0][f"nmi_{primary}_std"])
-            sentence += (f", {cmp['mean']:+.3f} NMI over K-Means on the raw features ({base_nmi}; per-seed paired "
-                         f"difference {cmp['mean']:+.3f} ± {cmp['std']:.3f}, {cmp['verdict']})")
+            sentence += (
+                f", {cmp['mean']:+.3f} NMI over K-Means on the raw features ({base_nmi}; per-seed paired "
+                f"difference {cmp['mean']:+.3f} ± {cmp['std']:.3f}, {cmp['verdict']})"
+            )
         elif len(base):
             sentence += ", which is K-Means on the raw features itself: no learned representation beat it"
         abstract.append(sentence + ".")
@@ -195,65 +245,99 @@ def build_context(run_dir: Path) -> dict:
         if lab == primary or best_by_label.get(lab) is None:
             continue
         other = best_by_label[lab]
-        s = (f"Against {lab} (k = {k_by.get(lab)}), the best method is {other['representation']} + "
-             f"{other['clusterer']} (NMI {fmt(other[f'nmi_{lab}_mean'], other[f'nmi_{lab}_std'])})")
+        s = (
+            f"Against {lab} (k = {k_by.get(lab)}), the best method is {other['representation']} + "
+            f"{other['clusterer']} (NMI {fmt(other[f'nmi_{lab}_mean'], other[f'nmi_{lab}_std'])})"
+        )
         if best is not None and f"nmi_{lab}_mean" in best:
-            s += (f"; the best {primary} method scores {fmt(best[f'nmi_{lab}_mean'], best[f'nmi_{lab}_std'])} "
-                  f"against {lab}")
+            s += (
+                f"; the best {primary} method scores {fmt(best[f'nmi_{lab}_mean'], best[f'nmi_{lab}_std'])} "
+                f"against {lab}"
+            )
         abstract.append(s + ".")
         findings.append(abstract[-1])
     ctx["abstract"] = " ".join(abstract)
     ctx["findings"] = " ".join(findings)
 
-    figures = run_dir / "figures"
     key = []
     if best is not None:
         rep = best["representation"]
         if (figures / f"latent_{rep}_umap.png").exists():
-            key.append({"caption": f"UMAP of the best representation ({rep}), coloured by its clusters and by each "
-                                   f"label.", "path": f"figures/latent_{rep}_umap.png", "width": "100%"})
+            key.append(
+                {
+                    "caption": f"UMAP of the best representation ({rep}), coloured by its clusters and by each label.",
+                    "path": f"figures/latent_{rep}_umap.png",
+                    "width": "100%",
+                }
+            )
         if (figures / f"distribution_{rep}.png").exists():
-            key.append({"caption": f"Contingency of {rep}'s clusters with each label, and the cluster sizes.",
-                        "path": f"figures/distribution_{rep}.png", "width": "100%"})
+            key.append(
+                {
+                    "caption": f"Contingency of {rep}'s clusters with each label, and the cluster sizes.",
+                    "path": f"figures/distribution_{rep}.png",
+                    "width": "100%",
+                }
+            )
     if (figures / "reconstruction_convvae.png").exists():
-        key.append({"caption": "ConvVAE: 3-s log-mel crops (top) and their reconstructions (bottom).",
-                    "path": "figures/reconstruction_convvae.png", "width": "90%"})
+        key.append(
+            {
+                "caption": "ConvVAE: 3-s log-mel crops (top) and their reconstructions (bottom).",
+                "path": "figures/reconstruction_convvae.png",
+                "width": "90%",
+            }
+        )
     ctx["key_figures"] = key
     shown = {f["path"] for f in key} | {t["heatmap"] for t in ctx["tables"]}
-    ctx["appendix_figures"] = [{"caption": p.stem.replace("_", " "), "path": f"figures/{p.name}"}
-                               for p in sorted(figures.glob("*.png")) if f"figures/{p.name}" not in shown] \
-        if figures.exists() else []
+    ctx["appendix_figures"] = (
+        [
+            {"caption": p.stem.replace("_", " "), "path": f"figures/{p.name}"}
+            for p in sorted(figures.glob("*.png"))
+            if f"figures/{p.name}" not in shown
+        ]
+        if figures.exists()
+        else []
+    )
 
     lim = []
     desc = info["dataset"]["description"]
     if "GTZAN" in desc or "features_30_sec" in desc:
-        lim.append("GTZAN has documented faults (repeated clips, mislabelings, artist concentration) that inflate or "
-                   "distort genre scores [@sturm2013]; the numbers are reported as measured.")
+        lim.append(
+            "GTZAN has documented faults (repeated clips, mislabelings, artist concentration) that inflate or "
+            "distort genre scores [@sturm2013]; the numbers are reported as measured."
+        )
     if info["dataset"]["name"] == "corpus":
-        lim.append("The corpus is real compositions with a synthesized performance: one General MIDI program per "
-                   "ensemble, so timbre separates ensembles (choir, voices, strings, fiddle) rather than composers, "
-                   "and part of any style score is the renderer's instrumentation.")
+        lim.append(
+            "The corpus is real compositions with a synthesized performance: one General MIDI program per "
+            "ensemble, so timbre separates ensembles (choir, voices, strings, fiddle) rather than composers, "
+            "and part of any style score is the renderer's instrumentation."
+        )
     for s in res.get("representations_skipped", []):
         lim.append(f"Not run: {s['item'].replace('representation ', '')} ({s['reason']}).")
     for s in res.get("labels_skipped", []):
         lim.append(f"Label {s['label']} not evaluated: {s['reason']}.")
     if len(cfg["seeds"]) < 3:
-        lim.append(f"Only {len(cfg['seeds'])} seed{'s' if len(cfg['seeds']) != 1 else ''}: the spread over seeds is "
-                   f"not estimated well.")
-    lim.append("Labels are used only for scoring (and, for the CVAE, as its stated condition); a clustering that does "
-               "not follow a label may still follow another real structure of the music.")
+        lim.append(
+            f"Only {len(cfg['seeds'])} seed{'s' if len(cfg['seeds']) != 1 else ''}: the spread over seeds is "
+            f"not estimated well."
+        )
+    lim.append(
+        "Labels are used only for scoring (and, for the CVAE, as its stated condition); a clustering that does "
+        "not follow a label may still follow another real structure of the music."
+    )
     ctx["limitations"] = lim
     ctx["conclusion"] = (ctx["findings"] or "No method produced a valid clustering.") + (
         " Whether a learned latent is worth its training time is the comparison with the raw features above, seed by "
-        "seed.")
+        "seed."
+    )
     return ctx
 
 
 def build_markdown(run_dir: str | Path) -> str:
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-    env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, keep_trailing_newline=True,
-                      autoescape=False)
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False
+    )
     return env.get_template("report.md.j2").render(**build_context(Path(run_dir)))
 
 
@@ -277,13 +361,40 @@ def write_report(run_dir: str | Path) -> dict[str, Path]:
         shutil.copyfile(png, out / "figures" / png.name)
     shutil.copyfile(TEMPLATES / "references.bib", out / "references.bib")
     try:
-        tex = _pandoc(md, "latex", ["--standalone", "--natbib", "--columns=200", "-V", "documentclass=article", "-V", "fontsize=10pt",
-                                    "-V", f"header-includes={NEURIPS_HEADER}", "-V", "colorlinks=true"])
+        tex = _pandoc(
+            md,
+            "latex",
+            [
+                "--standalone",
+                "--natbib",
+                "--columns=200",
+                "-V",
+                "documentclass=article",
+                "-V",
+                "fontsize=10pt",
+                "-V",
+                f"header-includes={NEURIPS_HEADER}",
+                "-V",
+                "colorlinks=true",
+            ],
+        )
         paths["tex"] = out / "report.tex"
         # BibTeX adds the extension itself (Overleaf's default pdfLaTeX + BibTeX build)
         paths["tex"].write_text(tex.replace(r"\bibliography{references.bib}", r"\bibliography{references}"))
-        typ = _pandoc(md, "typst", ["--standalone", "--columns=200", "-V", "papersize=us-letter", "-V", "fontsize=10pt",
-                                    "-V", "section-numbering=1.1"])
+        typ = _pandoc(
+            md,
+            "typst",
+            [
+                "--standalone",
+                "--columns=200",
+                "-V",
+                "papersize=us-letter",
+                "-V",
+                "fontsize=10pt",
+                "-V",
+                "section-numbering=1.1",
+            ],
+        )
         (out / "report.typ").write_text(typ)
     except (OSError, RuntimeError) as exc:  # pandoc missing or failing must not cost the run its results
         log.warning("report.tex/report.pdf not written: pandoc failed: %s", str(exc).splitlines()[0])

@@ -7,8 +7,8 @@ meet is skipped by the runner with the reason returned by `missing_requirements`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 from sklearn.decomposition import PCA
@@ -70,8 +70,11 @@ def _lyrics(inputs, params, seed):
 def _audio_lyrics(inputs, params, seed):
     F = fuse({"audio": inputs.audio, "lyrics": inputs.lyrics}, inputs.modality_weights)
     w = inputs.modality_weights
-    return Representation(F, note=f"audio+lyrics, variance shares audio {w['audio']}: lyrics {w['lyrics']}; "
-                                   f"tracks without lyrics have a neutral lyrics block")
+    return Representation(
+        F,
+        note=f"audio+lyrics, variance shares audio {w['audio']}: lyrics {w['lyrics']}; "
+        f"tracks without lyrics have a neutral lyrics block",
+    )
 
 
 def _model(name):
@@ -94,34 +97,57 @@ def _model(name):
             # English/German songs, against 0.94 for the fused experts; benchmarks/bench_quality.py).
             experts = model.encode_experts(X, **kw)
             w = inputs.modality_weights
-            return Representation(fuse(experts, w), model=model,
-                                  note=f"audio and lyrics experts' latents fused, variance shares audio {w['audio']}: "
-                                       f"lyrics {w['lyrics']}")
+            return Representation(
+                fuse(experts, w),
+                model=model,
+                note=f"audio and lyrics experts' latents fused, variance shares audio {w['audio']}: "
+                f"lyrics {w['lyrics']}",
+            )
         return Representation(model.encode(X, **kw), model=model, note=note)
 
     return build
 
 
-REPRESENTATIONS: dict[str, RepresentationSpec] = {s.name: s for s in (
-    RepresentationSpec("raw", "direct clustering of the standardized audio features", _raw, seeded=False),
-    RepresentationSpec("pca", "PCA to the latent size", _pca, seeded=False),
-    RepresentationSpec("lyrics", "direct clustering of the lyrics features (tracks with lyrics)", _lyrics,
-                       ("lyrics",), seeded=False),
-    RepresentationSpec("audio_lyrics", "direct clustering of variance-balanced audio+lyrics", _audio_lyrics,
-                       ("audio", "lyrics"), seeded=False),
-    RepresentationSpec("ae", "deterministic autoencoder", _model("ae")),
-    RepresentationSpec("vae", "VAE (Kingma & Welling 2014)", _model("vae")),
-    RepresentationSpec("beta_vae", "Beta-VAE, beta = 4 (Higgins et al. 2017)", _model("beta_vae")),
-    RepresentationSpec("cvae", "conditional VAE (Sohn et al. 2015)", _model("cvae"), ("audio", "condition")),
-    RepresentationSpec("convvae", "convolutional VAE on log-mel patches", _model("convvae"), ("logmel",)),
-    RepresentationSpec("multimodal", "audio+lyrics VAE: product of experts trained with the sub-sampled ELBO and "
-                                     "calibrated per-modality variances; each expert's latent, variance-balanced",
-                       _model("multimodal"),
-                       ("audio", "lyrics")),
-    RepresentationSpec("gmmvae", "VAE with a Gaussian-mixture prior (VaDE)", _model("gmmvae")),
-)}
+REPRESENTATIONS: dict[str, RepresentationSpec] = {
+    s.name: s
+    for s in (
+        RepresentationSpec("raw", "direct clustering of the standardized audio features", _raw, seeded=False),
+        RepresentationSpec("pca", "PCA to the latent size", _pca, seeded=False),
+        RepresentationSpec(
+            "lyrics",
+            "direct clustering of the lyrics features (tracks with lyrics)",
+            _lyrics,
+            ("lyrics",),
+            seeded=False,
+        ),
+        RepresentationSpec(
+            "audio_lyrics",
+            "direct clustering of variance-balanced audio+lyrics",
+            _audio_lyrics,
+            ("audio", "lyrics"),
+            seeded=False,
+        ),
+        RepresentationSpec("ae", "deterministic autoencoder", _model("ae")),
+        RepresentationSpec("vae", "VAE (Kingma & Welling 2014)", _model("vae")),
+        RepresentationSpec("beta_vae", "Beta-VAE, beta = 4 (Higgins et al. 2017)", _model("beta_vae")),
+        RepresentationSpec("cvae", "conditional VAE (Sohn et al. 2015)", _model("cvae"), ("audio", "condition")),
+        RepresentationSpec("convvae", "convolutional VAE on log-mel patches", _model("convvae"), ("logmel",)),
+        RepresentationSpec(
+            "multimodal",
+            "audio+lyrics VAE: product of experts trained with the sub-sampled ELBO and "
+            "calibrated per-modality variances; each expert's latent, variance-balanced",
+            _model("multimodal"),
+            ("audio", "lyrics"),
+        ),
+        RepresentationSpec("gmmvae", "VAE with a Gaussian-mixture prior (VaDE)", _model("gmmvae")),
+        # not in the default study: it clusters as it learns, so it is a model of its own k (the primary label's)
+        RepresentationSpec(
+            "idec", "autoencoder refined by DEC's clustering loss (IDEC, Guo et al. 2017)", _model("idec")
+        ),
+    )
+}
 
-MODEL_REPRESENTATIONS = ("ae", "vae", "beta_vae", "cvae", "convvae", "multimodal", "gmmvae")
+MODEL_REPRESENTATIONS = ("ae", "vae", "beta_vae", "cvae", "convvae", "multimodal", "gmmvae", "idec")
 
 
 def missing_requirements(name: str, inputs: Inputs) -> str | None:
@@ -132,12 +158,17 @@ def missing_requirements(name: str, inputs: Inputs) -> str | None:
         "condition": "no condition column (default 'language') in the dataset, or it is the primary label",
     }
     if inputs.main == "lyrics":  # a lyrics table: raw/pca/dense models run on the lyrics; audio-only ones cannot
-        reasons["lyrics"] = ("a lyrics table has no audio: its feature matrix already is the lyrics (see raw, pca and "
-                             "the dense models)")
+        reasons["lyrics"] = (
+            "a lyrics table has no audio: its feature matrix already is the lyrics (see raw, pca and the dense models)"
+        )
         reasons["logmel"] = "a lyrics table has no audio files to compute log-mel patches from"
     for need in REPRESENTATIONS[name].requires:
-        value = {"audio": inputs.audio, "lyrics": inputs.lyrics, "logmel": inputs.logmel,
-                 "condition": inputs.condition}[need]
+        value = {
+            "audio": inputs.audio,
+            "lyrics": inputs.lyrics,
+            "logmel": inputs.logmel,
+            "condition": inputs.condition,
+        }[need]
         if value is None:
             return reasons.get(need, f"no {need} input")
     return None

@@ -6,8 +6,8 @@ Every source (the embedded corpus, GTZAN, a features table, ...) returns the sam
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import pandas as pd
 
@@ -76,12 +76,16 @@ class Dataset:
 def pairing_line(pairing: dict) -> str:
     """One console line from ``Dataset.info["pairing"]`` (a metadata table or a lyrics table joined to audio)."""
     if "metadata_without_audio" in pairing:
-        line = (f"pairing by '{pairing['key_column']}': {pairing['matched']} matched, "
-                f"{pairing['audio_without_metadata']} audio without metadata, "
-                f"{pairing['metadata_without_audio']} metadata without audio")
+        line = (
+            f"pairing by '{pairing['key_column']}': {pairing['matched']} matched, "
+            f"{pairing['audio_without_metadata']} audio without metadata, "
+            f"{pairing['metadata_without_audio']} metadata without audio"
+        )
     else:
-        line = (f"lyrics pairing: {pairing['matched']} matched, {pairing['audio_only']} audio only, "
-                f"{pairing['lyrics_only']} lyrics only")
+        line = (
+            f"lyrics pairing: {pairing['matched']} matched, {pairing['audio_only']} audio only, "
+            f"{pairing['lyrics_only']} lyrics only"
+        )
     if pairing.get("duplicate_keys"):
         line += f", {pairing['duplicate_keys']} duplicate key(s) (first row kept)"
     if "examples" in pairing:

@@ -69,12 +69,18 @@ class StyleClass:
 STYLE_CLASSES: tuple[StyleClass, ...] = (
     StyleClass("bach_chorale", ("bach/",), ".mxl", "choir", "de", "Johann Sebastian Bach"),
     StyleClass("monteverdi_madrigal", ("monteverdi/",), ".mxl", "voices", "it", "Claudio Monteverdi"),
-    StyleClass("trecento", ("trecento/",), ".xml", "voices", "by_volume", "anonymous",
-               exclude=("_bak.xml",)),
+    StyleClass("trecento", ("trecento/",), ".xml", "voices", "by_volume", "anonymous", exclude=("_bak.xml",)),
     StyleClass("palestrina_mass", ("palestrina/",), ".krn", "choir", "la", "Giovanni Pierluigi da Palestrina"),
     StyleClass("fiddle_tune", ("ryansMammoth/",), ".abc", "fiddle", "none", "traditional"),
-    StyleClass("string_quartet", ("haydn/", "mozart/", "beethoven/"), ".mxl", "strings", "none", "(by folder)",
-               exclude=("mozart/k545",)),  # k545 is a piano sonata
+    StyleClass(
+        "string_quartet",
+        ("haydn/", "mozart/", "beethoven/"),
+        ".mxl",
+        "strings",
+        "none",
+        "(by folder)",
+        exclude=("mozart/k545",),
+    ),  # k545 is a piano sonata
 )
 
 DEFAULT_ROOT = Path("music_data") / "corpus"
@@ -83,8 +89,9 @@ INFO = "corpus_info.json"
 
 DESCRIPTION = (
     "Embedded multilingual corpus: real compositions and their real lyrics from the scores bundled with music21 "
-    "(Bach chorales in German, Monteverdi madrigals in Italian, Trecento songs and mass movements in Italian and Latin, "
-    "Palestrina masses in Latin without lyric text, fiddle tunes and string quartets without words), with a synthesized "
+    "(Bach chorales in German, Monteverdi madrigals in Italian, Trecento songs and mass movements in Italian and "
+    "Latin, Palestrina masses in Latin without lyric text, fiddle tunes and string quartets without words), with a "
+    "synthesized "
     "performance: each score rendered from MIDI with the General MIDI SoundFont TimGM6mb. It is not a recording of "
     "musicians; timbre is one GM program per ensemble type, so style differences are mostly compositional."
 )
@@ -249,7 +256,9 @@ def soundfont_path() -> Path:
 
     path = Path(pretty_midi.__file__).parent / "TimGM6mb.sf2"
     if not path.exists():
-        raise MusiclustError("pretty_midi's TimGM6mb.sf2 SoundFont is missing: reinstall with `pip install pretty_midi`")
+        raise MusiclustError(
+            "pretty_midi's TimGM6mb.sf2 SoundFont is missing: reinstall with `pip install pretty_midi`"
+        )
     return path
 
 
@@ -312,7 +321,7 @@ def _render_one(style_class: StyleClass, rel_path: str, out_dir: str, excerpt_se
             "gm_programs": " ".join(map(str, ENSEMBLES[style_class.ensemble])),
             "source_score": f"music21/corpus/{rel_path}",
             "duration_s": round(duration, 3),
-            "excerpt": "first %gs" % excerpt_seconds if duration >= excerpt_seconds - 0.01 else "whole piece (shorter)",
+            "excerpt": f"first {excerpt_seconds:g}s" if duration >= excerpt_seconds - 0.01 else "whole piece (shorter)",
             "repeats_expanded": repeats_expanded,
             "sample_rate": SAMPLE_RATE,
             "sha256": hashlib.sha256(data).hexdigest(),
@@ -331,9 +340,10 @@ def _sha256_file(path: Path) -> str:
 
 
 def _build_params(n_per_class: int, excerpt_seconds: float, styles: list[str]) -> dict:
-    import music21
-    import midirenderer  # noqa: F401  (version below)
     from importlib.metadata import version
+
+    import midirenderer  # noqa: F401  (version below)
+    import music21
 
     return {
         "build_version": BUILD_VERSION,
@@ -348,7 +358,8 @@ def _build_params(n_per_class: int, excerpt_seconds: float, styles: list[str]) -
 
 
 def validate(root: str | Path = DEFAULT_ROOT) -> tuple[list[str], list[str]]:
-    """Check a built corpus against its manifest: returns ``(missing, invalid)`` track ids, never raises on bad files."""
+    """Check a built corpus against its manifest: returns ``(missing, invalid)`` track ids; never raises on bad
+    files."""
     root = Path(root)
     manifest = pd.read_csv(root / MANIFEST, keep_default_na=False)
     missing, invalid = [], []
@@ -477,8 +488,10 @@ def load(
     built = {}
     if path is not None and (root / INFO).exists():  # a corpus the user points at keeps its own size
         info = json.loads((root / INFO).read_text())
-        built = {**info.get("params", {}), "n_per_class": info.get("n_per_class_max",
-                                                                   info.get("params", {}).get("n_per_class"))}
+        built = {
+            **info.get("params", {}),
+            "n_per_class": info.get("n_per_class_max", info.get("params", {}).get("n_per_class")),
+        }
     n_per_class = n_per_class if n_per_class is not None else built.get("n_per_class") or DEFAULT_N_PER_CLASS
     styles = styles if styles is not None else built.get("styles")
     excerpt_seconds = excerpt_seconds if excerpt_seconds is not None else built.get("excerpt_seconds", 30.0)

@@ -74,9 +74,17 @@ def _fetch(url: str, part: Path, progress: bool, timeout: float) -> None:
             have = 0
         length = response.headers.get("Content-Length")
         total = (int(length) + have) if length is not None else None
-        with open(part, "ab" if resumed else "wb") as f, tqdm(
-                total=total, initial=have, unit="B", unit_scale=True, desc=part.name.removesuffix(".part"),
-                disable=not progress) as bar:
+        with (
+            open(part, "ab" if resumed else "wb") as f,
+            tqdm(
+                total=total,
+                initial=have,
+                unit="B",
+                unit_scale=True,
+                desc=part.name.removesuffix(".part"),
+                disable=not progress,
+            ) as bar,
+        ):
             while True:
                 try:
                     chunk = response.read(CHUNK)
@@ -89,12 +97,15 @@ def _fetch(url: str, part: Path, progress: bool, timeout: float) -> None:
                 f.write(chunk)
                 bar.update(len(chunk))
         if total is not None and part.stat().st_size < total:
-            raise MusiclustError(f"download of {url} stopped early ({part.stat().st_size} of {total} bytes); "
-                                 f"run the same command again to resume")
+            raise MusiclustError(
+                f"download of {url} stopped early ({part.stat().st_size} of {total} bytes); "
+                f"run the same command again to resume"
+            )
 
 
-def download(remote: RemoteFile, dest_dir: str | Path, force: bool = False, progress: bool = True,
-             timeout: float = 60.0) -> Path:
+def download(
+    remote: RemoteFile, dest_dir: str | Path, force: bool = False, progress: bool = True, timeout: float = 60.0
+) -> Path:
     """Fetch ``remote`` into ``dest_dir`` and return its path; a verified existing file is kept (idempotent).
 
     Mirrors are tried in order; a mirror that fails (404, refused connection, wrong checksum) falls through to the
@@ -172,41 +183,54 @@ def _extract_verified(archive: Path, staging: Path) -> list[str]:
                 names = zf.namelist()
                 bad = [n for n in names if not _inside(root, n)]
                 if bad:
-                    raise MusiclustError(f"refusing to extract {archive.name}: entry {bad[0]!r} escapes the target "
-                                         f"folder")
+                    raise MusiclustError(
+                        f"refusing to extract {archive.name}: entry {bad[0]!r} escapes the target folder"
+                    )
                 broken = zf.testzip()  # reads every member and checks its CRC
                 if broken is not None:
-                    raise MusiclustError(f"{archive.name} is corrupt: member {broken!r} fails its CRC check; "
-                                         f"nothing was extracted (download or copy the archive again)")
+                    raise MusiclustError(
+                        f"{archive.name} is corrupt: member {broken!r} fails its CRC check; "
+                        f"nothing was extracted (download or copy the archive again)"
+                    )
                 zf.extractall(staging)
                 return names
         except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error) as exc:
-            raise MusiclustError(f"{archive.name} is damaged ({str(exc).splitlines()[0][:120]}); nothing was "
-                                 f"extracted (download or copy the archive again)") from None
+            raise MusiclustError(
+                f"{archive.name} is damaged ({str(exc).splitlines()[0][:120]}); nothing was "
+                f"extracted (download or copy the archive again)"
+            ) from None
     with open(archive, "rb") as f:
         head = f.read(4)
     if archive.suffix.lower() == ".zip" or head == b"PK\x03\x04":
-        raise MusiclustError(f"{archive.name} is a truncated or damaged zip (no central directory); nothing was "
-                             f"extracted (download or copy the archive again)")
+        raise MusiclustError(
+            f"{archive.name} is a truncated or damaged zip (no central directory); nothing was "
+            f"extracted (download or copy the archive again)"
+        )
     try:
         is_tar = tarfile.is_tarfile(archive)
     except (OSError, EOFError):
         is_tar = False
     if not is_tar:
         if archive.name.lower().endswith((".tar", ".tar.gz", ".tgz")):
-            raise MusiclustError(f"{archive.name} is a truncated or damaged tar archive; nothing was extracted "
-                                 f"(download or copy the archive again)")
+            raise MusiclustError(
+                f"{archive.name} is a truncated or damaged tar archive; nothing was extracted "
+                f"(download or copy the archive again)"
+            )
         raise MusiclustError(f"{archive} is neither a zip nor a tar archive")
     try:
         with tarfile.open(archive) as tf:
             members = tf.getmembers()  # reads the whole (decompressed) archive: a truncated one fails here
             for m in members:
-                if not _inside(root, m.name) or ((m.issym() or m.islnk()) and not _inside(
-                        root, os.path.join(os.path.dirname(m.name), m.linkname))):
-                    raise MusiclustError(f"refusing to extract {archive.name}: entry {m.name!r} escapes the target "
-                                         f"folder")
+                if not _inside(root, m.name) or (
+                    (m.issym() or m.islnk()) and not _inside(root, os.path.join(os.path.dirname(m.name), m.linkname))
+                ):
+                    raise MusiclustError(
+                        f"refusing to extract {archive.name}: entry {m.name!r} escapes the target folder"
+                    )
             tf.extractall(staging, filter="data")  # the stdlib's own safety filter, as a second line of defence
             return [m.name for m in members]
     except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
-        raise MusiclustError(f"{archive.name} is truncated or damaged ({str(exc).splitlines()[0][:120]}); nothing "
-                             f"was extracted (download or copy the archive again)") from None
+        raise MusiclustError(
+            f"{archive.name} is truncated or damaged ({str(exc).splitlines()[0][:120]}); nothing "
+            f"was extracted (download or copy the archive again)"
+        ) from None

@@ -76,8 +76,13 @@ def _check_root(root: Path) -> list[Path]:
     return files
 
 
-def load(path: str | Path | None = None, metadata: str | Path | None = None, key_column: str | None = None,
-         label_columns: list[str] | None = None, encoding: str | None = None) -> Dataset:
+def load(
+    path: str | Path | None = None,
+    metadata: str | Path | None = None,
+    key_column: str | None = None,
+    label_columns: list[str] | None = None,
+    encoding: str | None = None,
+) -> Dataset:
     """A `Dataset` from an audio folder (and a metadata table). See the module docstring for the rules."""
     if path is None:
         raise MusiclustError("the folder dataset needs --data-path DIR (a folder of audio files)")
@@ -93,34 +98,54 @@ def _from_folders(root: Path, files: list[Path], label_columns: list[str] | None
     rel = [p.relative_to(root) for p in files]
     labels = [r.parts[0] if len(r.parts) > 1 else "" for r in rel]
     if not any(labels):
-        raise MusiclustError(f"the audio in {root} is not in sub-folders, so it has no labels: put each class in "
-                             f"its own sub-folder, or pass --metadata TABLE with a label column")
+        raise MusiclustError(
+            f"the audio in {root} is not in sub-folders, so it has no labels: put each class in "
+            f"its own sub-folder, or pass --metadata TABLE with a label column"
+        )
     tracks = pd.DataFrame({"track_id": _track_ids(files, root), "audio_path": [str(p) for p in files], name: labels})
-    return Dataset("folder", tracks, [name], name,
-                   f"Audio folder {root.name}: {len(files)} files; labels from the first-level sub-folder names.",
-                   info={"labels_from": "sub-folder names"})
+    return Dataset(
+        "folder",
+        tracks,
+        [name],
+        name,
+        f"Audio folder {root.name}: {len(files)} files; labels from the first-level sub-folder names.",
+        info={"labels_from": "sub-folder names"},
+    )
 
 
-def _from_metadata(root: Path, files: list[Path], metadata: Path, key_column: str | None,
-                   label_columns: list[str] | None, encoding: str | None) -> Dataset:
+def _from_metadata(
+    root: Path,
+    files: list[Path],
+    metadata: Path,
+    key_column: str | None,
+    label_columns: list[str] | None,
+    encoding: str | None,
+) -> Dataset:
     table = read_table(metadata, encoding, what="metadata table")
     if key_column is not None:
         key = _column(table, key_column)
         if key is None:
-            raise MusiclustError(f"{metadata.name} has no key column '{key_column}'; its columns are "
-                                 f"{list(table.columns)}")
+            raise MusiclustError(
+                f"{metadata.name} has no key column '{key_column}'; its columns are {list(table.columns)}"
+            )
     else:
         key = next((c for c in (_column(table, k) for k in KEY_CANDIDATES) if c is not None), None)
         if key is None:
-            raise MusiclustError(f"{metadata.name} has none of the key columns {list(KEY_CANDIDATES)}: pass "
-                                 f"--key-column with the column naming each row's audio file")
+            raise MusiclustError(
+                f"{metadata.name} has none of the key columns {list(KEY_CANDIDATES)}: pass "
+                f"--key-column with the column naming each row's audio file"
+            )
     labels = _label_columns(table, label_columns, metadata.name)
     skipped = []
     dup, dup_names = duplicate_keys(table[key])
     warn_duplicates(dup_names, f"metadata table {metadata.name} (column '{key}')")
     for i in table.index[dup]:
-        skipped.append({"item": f"metadata row {i + 2} ({key}={table.at[i, key]})",
-                        "reason": "duplicate key: an earlier row has the same key (the first row wins)"})
+        skipped.append(
+            {
+                "item": f"metadata row {i + 2} ({key}={table.at[i, key]})",
+                "reason": "duplicate key: an earlier row has the same key (the first row wins)",
+            }
+        )
     table = table[~dup].reset_index(drop=True)
 
     by_rel, by_name, by_stem = {}, {}, {}
@@ -144,11 +169,13 @@ def _from_metadata(root: Path, files: list[Path], metadata: Path, key_column: st
         item = f"metadata row {i + 2} ({key}={value})"
         if hit is None:
             n_no_audio += 1
-            skipped.append({"item": item,
-                            "reason": "metadata without audio: no file under the folder has this path, name or stem"})
+            skipped.append(
+                {"item": item, "reason": "metadata without audio: no file under the folder has this path, name or stem"}
+            )
         elif hit in used:
-            skipped.append({"item": item, "reason": f"duplicate key: names the same audio file as metadata row "
-                                                    f"{used[hit] + 2}"})
+            skipped.append(
+                {"item": item, "reason": f"duplicate key: names the same audio file as metadata row {used[hit] + 2}"}
+            )
             hit = None
         else:
             used[hit] = i
@@ -157,28 +184,43 @@ def _from_metadata(root: Path, files: list[Path], metadata: Path, key_column: st
     audio_only = [j for j in range(len(files)) if j not in used]
     for j in audio_only:
         skipped.append({"item": str(files[j]), "reason": "audio without metadata: no table row names this file"})
-    pairing = {"key_column": key, "matched": len(used), "audio_without_metadata": len(audio_only),
-               "metadata_without_audio": n_no_audio, "duplicate_keys": len(dup_names),
-               "audio_files": len(files), "metadata_rows": len(table) + int(dup.sum()),
-               "matched_by": {k: v for k, v in matched_by.items() if v}}
+    pairing = {
+        "key_column": key,
+        "matched": len(used),
+        "audio_without_metadata": len(audio_only),
+        "metadata_without_audio": n_no_audio,
+        "duplicate_keys": len(dup_names),
+        "audio_files": len(files),
+        "metadata_rows": len(table) + int(dup.sum()),
+        "matched_by": {k: v for k, v in matched_by.items() if v},
+    }
     if len(used) < 0.5 * min(len(files), len(table)) or not used:
         # unmatched examples say most about why keys and files differ
         unmatched_rows = [i for i, h in enumerate(rows_audio) if h is None] or [0]
         example_key = str(table[key].iloc[unmatched_rows[0]]) if len(table) else "(none)"
         example_file = files[(audio_only or [0])[0]].relative_to(root).as_posix()
         pairing["examples"] = {"metadata_key": example_key, "audio_file": example_file}
-        log.warning("only %d of %d metadata rows matched an audio file; e.g. key %r vs file %r (keys match the "
-                    "path relative to %s, the file name or the stem; choose the column with --key-column)",
-                    len(used), len(table), example_key, example_file, root)
+        log.warning(
+            "only %d of %d metadata rows matched an audio file; e.g. key %r vs file %r (keys match the "
+            "path relative to %s, the file name or the stem; choose the column with --key-column)",
+            len(used),
+            len(table),
+            example_key,
+            example_file,
+            root,
+        )
     if not used:
-        raise MusiclustError(f"no row of {metadata.name} matched an audio file under {root} (e.g. {key}="
-                             f"'{pairing['examples']['metadata_key']}' vs file '{pairing['examples']['audio_file']}'); "
-                             f"pass --key-column with the column holding the file names")
+        raise MusiclustError(
+            f"no row of {metadata.name} matched an audio file under {root} (e.g. {key}="
+            f"'{pairing['examples']['metadata_key']}' vs file '{pairing['examples']['audio_file']}'); "
+            f"pass --key-column with the column holding the file names"
+        )
 
     rows = [(i, h) for i, h in enumerate(rows_audio) if h is not None]
     sel = table.iloc[[i for i, _ in rows]].reset_index(drop=True)
-    tracks = pd.DataFrame({"track_id": _track_ids([files[h] for _, h in rows], root),
-                           "audio_path": [str(files[h]) for _, h in rows]})
+    tracks = pd.DataFrame(
+        {"track_id": _track_ids([files[h] for _, h in rows], root), "audio_path": [str(files[h]) for _, h in rows]}
+    )
     lyr = next((c for c in (_column(table, n) for n in LYRICS_CANDIDATES) if c is not None), None)
     for c in sel.columns:
         if c in (key, lyr) or c in ("track_id", "audio_path"):
@@ -197,8 +239,10 @@ def _from_metadata(root: Path, files: list[Path], metadata: Path, key_column: st
         tracks["language_source"] = "metadata"
     for c in labels:
         tracks[c] = tracks[c].astype(str).replace({"nan": ""})
-    description = (f"Audio folder {root.name} with metadata {metadata.name}: {len(tracks)} tracks paired with their "
-                   f"table rows by '{key}'.")
+    description = (
+        f"Audio folder {root.name} with metadata {metadata.name}: {len(tracks)} tracks paired with their "
+        f"table rows by '{key}'."
+    )
     return with_detected_language(tracks, labels, "folder", description, skipped, {"pairing": pairing})
 
 
@@ -215,6 +259,7 @@ def _label_columns(table: pd.DataFrame, requested: list[str] | None, name: str) 
     genre = next((c for c in (_column(table, n) for n in LABEL_CANDIDATES) if c is not None), None)
     out = [c for c in (genre, _column(table, "language")) if c is not None]
     if not out and next((c for c in (_column(table, n) for n in LYRICS_CANDIDATES) if c is not None), None) is None:
-        raise MusiclustError(f"{name} has no label column (looked for {list(LABEL_CANDIDATES) + ['language']}): "
-                             f"pass --label-column NAME")
+        raise MusiclustError(
+            f"{name} has no label column (looked for {list(LABEL_CANDIDATES) + ['language']}): pass --label-column NAME"
+        )
     return out

@@ -112,9 +112,15 @@ def validate(path: str | Path | None = None) -> tuple[list[str], list[str]]:
     return missing, invalid
 
 
-def download(path: str | Path | None = None, mirrors: list[str] | None = None, force: bool = False,
-             from_archive: str | Path | None = None, progress: bool = True, md5: str = GTZAN_MD5,
-             default_mirrors: bool = True) -> Path:
+def download(
+    path: str | Path | None = None,
+    mirrors: list[str] | None = None,
+    force: bool = False,
+    from_archive: str | Path | None = None,
+    progress: bool = True,
+    md5: str = GTZAN_MD5,
+    default_mirrors: bool = True,
+) -> Path:
     """Install GTZAN into ``path`` (default ``music_data/gtzan``) and return it.
 
     From the original archive over HTTP (MD5-checked, resumable, mirrors tried in order), or ``from_archive``: a
@@ -142,8 +148,9 @@ def download(path: str | Path | None = None, mirrors: list[str] | None = None, f
         urls = tuple(mirrors or ()) + (GTZAN_URLS if default_mirrors else ())
         if not urls:
             raise MusiclustError("no download address: pass --mirror URL or allow the default address")
-        archive = fetch(RemoteFile(GTZAN_ARCHIVE, urls, f"md5:{md5}"), root / "downloads", force=force,
-                        progress=progress)
+        archive = fetch(
+            RemoteFile(GTZAN_ARCHIVE, urls, f"md5:{md5}"), root / "downloads", force=force, progress=progress
+        )
         source = "download"
     names = extract(archive, root)
     # Kaggle's zip nests everything under Data/: lift the tables next to the audio for the table loader.

@@ -59,8 +59,14 @@ def detected_language_columns(lyrics: pd.Series) -> tuple[list[str], list[str]]:
     return language, source
 
 
-def with_detected_language(tracks: pd.DataFrame, labels: list[str], name: str, description: str,
-                           skipped: list[dict] | None = None, info: dict | None = None) -> Dataset:
+def with_detected_language(
+    tracks: pd.DataFrame,
+    labels: list[str],
+    name: str,
+    description: str,
+    skipped: list[dict] | None = None,
+    info: dict | None = None,
+) -> Dataset:
     """A `Dataset` from tracks that may lack a ``language`` column: when they have lyrics but no language, it is
     detected (`detected_language_columns`) and becomes a label."""
     labels = list(labels)
@@ -69,8 +75,9 @@ def with_detected_language(tracks: pd.DataFrame, labels: list[str], name: str, d
         tracks["language"], tracks["language_source"] = detected_language_columns(tracks["lyrics"])
         labels.append("language")
     if not labels:
-        raise MusiclustError(f"dataset '{name}' has no label column and no lyrics to detect a language from: pass "
-                             f"--label-column NAME")
+        raise MusiclustError(
+            f"dataset '{name}' has no label column and no lyrics to detect a language from: pass --label-column NAME"
+        )
     return Dataset(name, tracks, labels, labels[0], description, None, list(skipped or []), dict(info or {}))
 
 
@@ -82,5 +89,13 @@ def ensure_language(dataset: Dataset) -> Dataset:
         return dataset
     tracks = tracks.copy()
     tracks["language"], tracks["language_source"] = detected_language_columns(tracks["lyrics"])
-    return Dataset(dataset.name, tracks, [*dataset.label_columns, "language"], dataset.primary_label,
-                   dataset.description, dataset.features, dataset.skipped, dataset.info)
+    return Dataset(
+        dataset.name,
+        tracks,
+        [*dataset.label_columns, "language"],
+        dataset.primary_label,
+        dataset.description,
+        dataset.features,
+        dataset.skipped,
+        dataset.info,
+    )

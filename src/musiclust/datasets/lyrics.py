@@ -31,15 +31,42 @@ log = logging.getLogger(__name__)
 COLUMNS = ["track_id", "title", "artist", "lyrics", "language", "genre"]
 DEFAULT_ROOT = Path("music_data") / "lyrics"
 JAMENDO_ROOT = Path("music_data") / "jamendolyrics"
-JAMENDO_URLS = ("https://github.com/f90/jamendolyrics/archive/refs/heads/main.zip",
-                "https://github.com/f90/jamendolyrics/archive/refs/heads/master.zip")
-LANGUAGE_CODES = {"english": "en", "german": "de", "spanish": "es", "french": "fr", "italian": "it", "latin": "la",
-                  "bengali": "bn", "bangla": "bn", "hindi": "hi", "portuguese": "pt"}
+JAMENDO_URLS = (
+    "https://github.com/f90/jamendolyrics/archive/refs/heads/main.zip",
+    "https://github.com/f90/jamendolyrics/archive/refs/heads/master.zip",
+)
+LANGUAGE_CODES = {
+    "english": "en",
+    "german": "de",
+    "spanish": "es",
+    "french": "fr",
+    "italian": "it",
+    "latin": "la",
+    "bengali": "bn",
+    "bangla": "bn",
+    "hindi": "hi",
+    "portuguese": "pt",
+}
 # Column names seen in lyrics tables in the wild -> the normalized name.
-ALIASES = {"id": "track_id", "song_id": "track_id", "track": "title", "song": "title", "song_name": "title",
-           "name": "title", "text": "lyrics", "lyric": "lyrics", "lang": "language", "singer": "artist",
-           "artist_name": "artist", "filename": "track_id", "filepath": "track_id", "path": "track_id",
-           "file": "track_id", "audio_file": "track_id", "audio_path": "track_id"}
+ALIASES = {
+    "id": "track_id",
+    "song_id": "track_id",
+    "track": "title",
+    "song": "title",
+    "song_name": "title",
+    "name": "title",
+    "text": "lyrics",
+    "lyric": "lyrics",
+    "lang": "language",
+    "singer": "artist",
+    "artist_name": "artist",
+    "filename": "track_id",
+    "filepath": "track_id",
+    "path": "track_id",
+    "file": "track_id",
+    "audio_file": "track_id",
+    "audio_path": "track_id",
+}
 FETCH_HINT = "run `python download_lyrics.py --source jamendolyrics`"
 
 
@@ -61,8 +88,9 @@ def normalize_table(df: pd.DataFrame, source: str) -> pd.DataFrame:
             rename[c] = target
     df = df.rename(columns=rename)
     if "lyrics" not in df.columns:
-        raise MusiclustError(f"the {source} table has no lyrics column (looked for lyrics/text); columns: "
-                             f"{list(df.columns)[:10]}")
+        raise MusiclustError(
+            f"the {source} table has no lyrics column (looked for lyrics/text); columns: {list(df.columns)[:10]}"
+        )
     if "track_id" not in df.columns:
         df["track_id"] = [f"{source}-{i}" for i in range(len(df))]
     for col in COLUMNS:
@@ -96,10 +124,19 @@ def load_jamendolyrics_table(root: str | Path | None = None) -> pd.DataFrame:
         stem = Path(r.Filepath).stem
         txt = root / "lyrics" / f"{stem}.txt"
         audio = root / "mp3" / r.Filepath
-        rows.append({"track_id": stem, "title": r.Title, "artist": r.Artist,
-                     "lyrics": txt.read_text(encoding="utf-8") if txt.exists() else "",
-                     "language": r.Language, "genre": r.Genre, "url": r.URL, "licence": r.LicenseType,
-                     "audio_path": str(audio) if audio.exists() else ""})
+        rows.append(
+            {
+                "track_id": stem,
+                "title": r.Title,
+                "artist": r.Artist,
+                "lyrics": txt.read_text(encoding="utf-8") if txt.exists() else "",
+                "language": r.Language,
+                "genre": r.Genre,
+                "url": r.URL,
+                "licence": r.LicenseType,
+                "audio_path": str(audio) if audio.exists() else "",
+            }
+        )
     return normalize_table(pd.DataFrame(rows), "jamendolyrics")
 
 
@@ -122,9 +159,13 @@ def attach_lyrics(dataset: Dataset, table: pd.DataFrame) -> Dataset:
     table = table.reset_index(drop=True)
     dup, dup_names = duplicate_keys(table["track_id"])
     warn_duplicates(dup_names, "the lyrics table (column track_id)")
-    dup_skipped = [{"item": f"lyrics {table['track_id'][i]} (row {i + 2})",
-                    "reason": "duplicate key: an earlier lyrics row has the same track id (the first row wins)"}
-                   for i in np.flatnonzero(dup.to_numpy())]
+    dup_skipped = [
+        {
+            "item": f"lyrics {table['track_id'][i]} (row {i + 2})",
+            "reason": "duplicate key: an earlier lyrics row has the same track id (the first row wins)",
+        }
+        for i in np.flatnonzero(dup.to_numpy())
+    ]
     table = table[~dup.to_numpy()].reset_index(drop=True)
     by_id = {}
     for i, t in enumerate(table["track_id"]):
@@ -163,16 +204,32 @@ def attach_lyrics(dataset: Dataset, table: pd.DataFrame) -> Dataset:
         label_columns.append("language")
     used = {m for m in matches if m is not None}
     lyrics_only = [i for i in range(len(table)) if i not in used]
-    skipped = dataset.skipped + dup_skipped + [{"item": f"lyrics {table['track_id'][i]}",
-                                  "reason": "lyrics only: no audio track with the same id, file name or artist+title"}
-                                 for i in lyrics_only]
+    skipped = (
+        dataset.skipped
+        + dup_skipped
+        + [
+            {
+                "item": f"lyrics {table['track_id'][i]}",
+                "reason": "lyrics only: no audio track with the same id, file name or artist+title",
+            }
+            for i in lyrics_only
+        ]
+    )
     n_matched = len(used)
-    info = {**dataset.info, "pairing": {"matched": n_matched, "audio_only": len(tracks) - sum(
-        m is not None for m in matches), "lyrics_only": len(lyrics_only), "duplicate_keys": len(dup_names),
-        "keys": {k: keys_used.count(k) for k in ("track_id", "file name", "artist+title") if k in keys_used}}}
+    info = {
+        **dataset.info,
+        "pairing": {
+            "matched": n_matched,
+            "audio_only": len(tracks) - sum(m is not None for m in matches),
+            "lyrics_only": len(lyrics_only),
+            "duplicate_keys": len(dup_names),
+            "keys": {k: keys_used.count(k) for k in ("track_id", "file name", "artist+title") if k in keys_used},
+        },
+    }
     log.info("lyrics pairing: %s", info["pairing"])
-    return Dataset(dataset.name, tracks, label_columns, dataset.primary_label, dataset.description,
-                   dataset.features, skipped, info)
+    return Dataset(
+        dataset.name, tracks, label_columns, dataset.primary_label, dataset.description, dataset.features, skipped, info
+    )
 
 
 def read_lyrics_table(path: str | Path, encoding: str | None = None) -> pd.DataFrame:
@@ -183,8 +240,9 @@ def read_lyrics_table(path: str | Path, encoding: str | None = None) -> pd.DataF
     return normalize_table(read_table(path, encoding, what="lyrics table"), path.stem)
 
 
-def load_lyrics_dataset(path: str | Path | None = None, label_columns: list[str] | None = None,
-                        encoding: str | None = None) -> Dataset:
+def load_lyrics_dataset(
+    path: str | Path | None = None, label_columns: list[str] | None = None, encoding: str | None = None
+) -> Dataset:
     """The ``lyrics`` dataset: a table of lyrics without audio; its features are the lyrics features.
 
     Labels: ``label_columns`` (default: ``language`` and ``genre`` where the table has values in them). Without a
@@ -205,13 +263,19 @@ def load_lyrics_dataset(path: str | Path | None = None, label_columns: list[str]
             raise MusiclustError(f"{path.name} has no label column {missing}; its columns are {list(raw.columns)}")
         labels = [c for c in label_columns if c in table.columns]
     else:
-        labels = [c for c in ("language", "genre") if c in table.columns and (table[c].astype(str).str.strip() != "").any()]
+        labels = [
+            c for c in ("language", "genre") if c in table.columns and (table[c].astype(str).str.strip() != "").any()
+        ]
     skipped = []
     dup, dup_names = duplicate_keys(table["track_id"])
     warn_duplicates(dup_names, f"lyrics table {path.name} (column track_id)")
     for i in np.flatnonzero(dup.to_numpy()):
-        skipped.append({"item": f"row {i + 2} ({table['track_id'][i]})",
-                        "reason": "duplicate key: an earlier row has the same track id (the first row wins)"})
+        skipped.append(
+            {
+                "item": f"row {i + 2} ({table['track_id'][i]})",
+                "reason": "duplicate key: an earlier row has the same track id (the first row wins)",
+            }
+        )
     empty = table["lyrics"].str.strip() == ""
     for i in np.flatnonzero((empty & ~dup).to_numpy()):
         skipped.append({"item": f"row {i + 2} ({table['track_id'][i]})", "reason": "no lyric text"})
@@ -224,8 +288,13 @@ def load_lyrics_dataset(path: str | Path | None = None, label_columns: list[str]
         tracks["language_source"] = "table"
     for c in labels:
         tracks[c] = tracks[c].astype(str)
-    return with_detected_language(tracks, [c for c in labels if c in tracks.columns], "lyrics",
-                                  f"Lyrics table {path.name}: {len(tracks)} songs' lyrics, no audio.", skipped)
+    return with_detected_language(
+        tracks,
+        [c for c in labels if c in tracks.columns],
+        "lyrics",
+        f"Lyrics table {path.name}: {len(tracks)} songs' lyrics, no audio.",
+        skipped,
+    )
 
 
 def load_jamendolyrics(path: str | Path | None = None) -> Dataset:
@@ -235,12 +304,23 @@ def load_jamendolyrics(path: str | Path | None = None) -> Dataset:
     with_audio = table[table["audio_path"] != ""].reset_index(drop=True)
     if with_audio.empty:
         raise MusiclustError(f"JamendoLyrics in {path or JAMENDO_ROOT} has no audio files in mp3/: {FETCH_HINT}")
-    audio = pd.DataFrame({"track_id": with_audio["track_id"], "audio_path": with_audio["audio_path"],
-                          "artist": with_audio["artist"], "title": with_audio["title"],
-                          "genre": with_audio["genre"]})
-    base = Dataset("jamendolyrics", audio, ["genre"], "genre",
-                   "JamendoLyrics MultiLang (Stoller et al.; MIT licence, Creative Commons songs): real songs with "
-                   "their own lyrics in English, German, Spanish and French, paired with their audio by file name.")
+    audio = pd.DataFrame(
+        {
+            "track_id": with_audio["track_id"],
+            "audio_path": with_audio["audio_path"],
+            "artist": with_audio["artist"],
+            "title": with_audio["title"],
+            "genre": with_audio["genre"],
+        }
+    )
+    base = Dataset(
+        "jamendolyrics",
+        audio,
+        ["genre"],
+        "genre",
+        "JamendoLyrics MultiLang (Stoller et al.; MIT licence, Creative Commons songs): real songs with "
+        "their own lyrics in English, German, Spanish and French, paired with their audio by file name.",
+    )
     ds = attach_lyrics(base, table)
     return Dataset(ds.name, ds.tracks, ["language", "genre"], "language", ds.description, None, ds.skipped, ds.info)
 
@@ -268,13 +348,24 @@ def _tables_in(folder: Path) -> pd.DataFrame:
             return pd.concat(frames, ignore_index=True)
     txts = sorted(folder.rglob("*.txt"))
     if txts:
-        return pd.DataFrame({"track_id": [t.stem for t in txts],
-                             "lyrics": [t.read_text(encoding="utf-8", errors="replace") for t in txts]})
+        return pd.DataFrame(
+            {
+                "track_id": [t.stem for t in txts],
+                "lyrics": [t.read_text(encoding="utf-8", errors="replace") for t in txts],
+            }
+        )
     raise MusiclustError(f"no CSV with a lyrics column and no .txt lyrics found in {folder}")
 
 
-def download(source: str, dest: str | Path | None = None, url: str | None = None, sha256: str | None = None,
-             dataset: str | None = None, force: bool = False, progress: bool = True) -> Path:
+def download(
+    source: str,
+    dest: str | Path | None = None,
+    url: str | None = None,
+    sha256: str | None = None,
+    dataset: str | None = None,
+    force: bool = False,
+    progress: bool = True,
+) -> Path:
     """Fetch a lyrics source and write its normalized table ``<dest>/<source>/lyrics.csv``; returns that path."""
     from .download import RemoteFile, extract
     from .download import download as fetch
@@ -288,8 +379,9 @@ def download(source: str, dest: str | Path | None = None, url: str | None = None
     if source == "jamendolyrics":
         urls = (url,) if url else JAMENDO_URLS
         checksum = f"sha256:{sha256}" if sha256 else None
-        archive = fetch(RemoteFile("jamendolyrics.zip", urls, checksum), out_dir / "downloads", force=force,
-                        progress=progress)
+        archive = fetch(
+            RemoteFile("jamendolyrics.zip", urls, checksum), out_dir / "downloads", force=force, progress=progress
+        )
         extract(archive, out_dir / "extracted")
         found = sorted((out_dir / "extracted").rglob("JamendoLyrics.csv"))
         if not found:
@@ -303,8 +395,9 @@ def download(source: str, dest: str | Path | None = None, url: str | None = None
         if not url or not sha256:
             raise MusiclustError("--source url needs --url and --sha256 (the checksum of the file you expect)")
         name = Path(url.split("?")[0]).name or "lyrics"
-        path = fetch(RemoteFile(name, (url,), f"sha256:{sha256}"), out_dir / "downloads", force=force,
-                     progress=progress)
+        path = fetch(
+            RemoteFile(name, (url,), f"sha256:{sha256}"), out_dir / "downloads", force=force, progress=progress
+        )
         if name.lower().endswith(".csv"):
             table = normalize_table(pd.read_csv(path, keep_default_na=False), "url")
         else:
@@ -314,8 +407,10 @@ def download(source: str, dest: str | Path | None = None, url: str | None = None
         if not dataset:
             raise MusiclustError("--source kaggle needs --dataset OWNER/NAME")
         if not _kaggle_credentials():
-            raise MusiclustError("Kaggle credentials not found: set KAGGLE_USERNAME and KAGGLE_KEY, or put "
-                                 "kaggle.json in ~/.kaggle (or KAGGLE_CONFIG_DIR)")
+            raise MusiclustError(
+                "Kaggle credentials not found: set KAGGLE_USERNAME and KAGGLE_KEY, or put "
+                "kaggle.json in ~/.kaggle (or KAGGLE_CONFIG_DIR)"
+            )
         try:
             from kaggle.api.kaggle_api_extended import KaggleApi
         except ImportError:

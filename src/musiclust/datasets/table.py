@@ -55,9 +55,13 @@ def leak_reason(values: np.ndarray, labels: np.ndarray, label_name: str) -> str 
     return None
 
 
-def select_features(df: pd.DataFrame, label_columns: list[str], id_column: str | None,
-                    feature_columns: list[str] | None = None,
-                    exclude_columns: list[str] | None = None) -> tuple[list[str], list[dict]]:
+def select_features(
+    df: pd.DataFrame,
+    label_columns: list[str],
+    id_column: str | None,
+    feature_columns: list[str] | None = None,
+    exclude_columns: list[str] | None = None,
+) -> tuple[list[str], list[dict]]:
     """``(features, dropped)``: the feature columns, and ``{"column", "reason"}`` for each numeric column left out."""
     reserved = set(label_columns) | {id_column}
     if feature_columns:
@@ -70,9 +74,11 @@ def select_features(df: pd.DataFrame, label_columns: list[str], id_column: str |
         leaks = [c for c in feature_columns if c in reserved]
         if leaks:
             raise MusiclustError(f"--feature-columns {leaks} are label or id columns")
-        return list(feature_columns), [{"column": c, "reason": "not in --feature-columns"}
-                                       for c in df.columns if c not in feature_columns and c not in reserved
-                                       and pd.api.types.is_numeric_dtype(df[c])]
+        return list(feature_columns), [
+            {"column": c, "reason": "not in --feature-columns"}
+            for c in df.columns
+            if c not in feature_columns and c not in reserved and pd.api.types.is_numeric_dtype(df[c])
+        ]
     exclude = set(exclude_columns or [])
     unknown = sorted(exclude - set(df.columns))
     if unknown:
@@ -134,16 +140,22 @@ def load(
     for d in dropped:
         log.warning("feature column '%s' not used: %s", d["column"], d["reason"])
     if not numeric:
-        raise MusiclustError(f"{path.name} has no usable numeric feature columns besides the labels (dropped: "
-                             f"{[d['column'] for d in dropped]})")
+        raise MusiclustError(
+            f"{path.name} has no usable numeric feature columns besides the labels (dropped: "
+            f"{[d['column'] for d in dropped]})"
+        )
     skipped = []
     keep = np.ones(len(df), bool)
     if id_column:
         dup, names = duplicate_keys(df[id_column])
         warn_duplicates(names, f"features table {path.name} (column '{id_column}')")
         for i in np.flatnonzero(dup.to_numpy()):
-            skipped.append({"item": f"row {i + 2} ({df[id_column].iloc[i]})",
-                            "reason": "duplicate key: an earlier row has the same id (the first row wins)"})
+            skipped.append(
+                {
+                    "item": f"row {i + 2} ({df[id_column].iloc[i]})",
+                    "reason": "duplicate key: an earlier row has the same id (the first row wins)",
+                }
+            )
         keep &= ~dup.to_numpy()
     features = df[numeric].astype(float)
     bad = ~np.isfinite(features.to_numpy()).all(axis=1) & keep

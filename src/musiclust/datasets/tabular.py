@@ -33,8 +33,10 @@ def detect_encoding(raw: bytes) -> str:
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise MusiclustError(f"the table is not UTF-8 or UTF-16 (undecodable byte at position {exc.start}); pass "
-                             f"--encoding NAME (e.g. --encoding latin-1) or save it as UTF-8") from None
+        raise MusiclustError(
+            f"the table is not UTF-8 or UTF-16 (undecodable byte at position {exc.start}); pass "
+            f"--encoding NAME (e.g. --encoding latin-1) or save it as UTF-8"
+        ) from None
     return "utf-8"
 
 
@@ -55,8 +57,9 @@ def read_table(path: str | Path, encoding: str | None = None, what: str = "table
     try:
         text = raw.decode(encoding)
     except (LookupError, UnicodeDecodeError) as exc:
-        raise MusiclustError(f"cannot decode {path.name} as {encoding}: {str(exc).splitlines()[0]}; "
-                             f"pass another --encoding") from None
+        raise MusiclustError(
+            f"cannot decode {path.name} as {encoding}: {str(exc).splitlines()[0]}; pass another --encoding"
+        ) from None
     text = text.lstrip("\ufeff")
     if not text.strip():
         raise MusiclustError(f"{what} {path} is empty")

@@ -34,12 +34,26 @@ def subset(dataset: Dataset, keep: list[int], more_skipped: list[dict]) -> Datas
     """The dataset restricted to rows ``keep`` (in order), with extra skipped items recorded."""
     tracks = dataset.tracks.iloc[keep].reset_index(drop=True)
     features = dataset.features.iloc[keep].reset_index(drop=True) if dataset.features is not None else None
-    return Dataset(dataset.name, tracks, dataset.label_columns, dataset.primary_label, dataset.description,
-                   features, dataset.skipped + more_skipped, dataset.info)
+    return Dataset(
+        dataset.name,
+        tracks,
+        dataset.label_columns,
+        dataset.primary_label,
+        dataset.description,
+        features,
+        dataset.skipped + more_skipped,
+        dataset.info,
+    )
 
 
-def build_features(dataset: Dataset, feature_set: str = "mfcc", n_jobs: int = -1, progress: bool = True,
-                   cache_dir: str | None = None, dask_scheduler: str | None = None) -> FeatureMatrix:
+def build_features(
+    dataset: Dataset,
+    feature_set: str = "mfcc",
+    n_jobs: int = -1,
+    progress: bool = True,
+    cache_dir: str | None = None,
+    dask_scheduler: str | None = None,
+) -> FeatureMatrix:
     """The feature matrix of a dataset. A table dataset's own columns are used as they are (``feature_set='table'``).
 
     ``cache_dir=None`` disables the cache; the dataset's ``sha256`` column, when present, keys the cache by content.
@@ -47,19 +61,33 @@ def build_features(dataset: Dataset, feature_set: str = "mfcc", n_jobs: int = -1
     return build_features_many(dataset, [feature_set], n_jobs, progress, cache_dir, dask_scheduler)[feature_set]
 
 
-def build_features_many(dataset: Dataset, feature_sets: list[str], n_jobs: int = -1, progress: bool = True,
-                        cache_dir: str | None = None, dask_scheduler: str | None = None) -> dict[str, FeatureMatrix]:
+def build_features_many(
+    dataset: Dataset,
+    feature_sets: list[str],
+    n_jobs: int = -1,
+    progress: bool = True,
+    cache_dir: str | None = None,
+    dask_scheduler: str | None = None,
+) -> dict[str, FeatureMatrix]:
     """Several feature sets in one pass over the audio (one decode and one STFT per clip for all of them)."""
     if dataset.features is not None:
         fm = FeatureMatrix(dataset.features.to_numpy(float), list(dataset.features.columns), dataset, "table")
         return {fs: fm for fs in feature_sets}
     tracks = dataset.tracks
     sha = tracks["sha256"].astype(str).tolist() if "sha256" in tracks.columns else None
-    results = extract_many(tracks["audio_path"].tolist(), feature_sets, n_jobs=n_jobs, progress=progress,
-                           cache=FeatureCache(cache_dir) if cache_dir else None, sha256=sha,
-                           dask_scheduler=dask_scheduler)
+    results = extract_many(
+        tracks["audio_path"].tolist(),
+        feature_sets,
+        n_jobs=n_jobs,
+        progress=progress,
+        cache=FeatureCache(cache_dir) if cache_dir else None,
+        sha256=sha,
+        dask_scheduler=dask_scheduler,
+    )
     first = results[feature_sets[0]]
     if first.skipped:
         dataset = subset(dataset, first.kept, first.skipped)
-    return {fs: FeatureMatrix(ex.X, ex.columns, dataset, fs, ex.skipped, ex.notes, ex.n_cached)
-            for fs, ex in results.items()}
+    return {
+        fs: FeatureMatrix(ex.X, ex.columns, dataset, fs, ex.skipped, ex.notes, ex.n_cached)
+        for fs, ex in results.items()
+    }

@@ -61,8 +61,14 @@ class ClipSpectra:
     ``log_mel`` (dB, ``(n_mels, T)``). Parameters are librosa's defaults, so features equal librosa's own.
     """
 
-    def __init__(self, y: np.ndarray, sr: int = SAMPLE_RATE, n_fft: int = N_FFT, hop_length: int = HOP_LENGTH,
-                 n_mels: int = N_MELS):
+    def __init__(
+        self,
+        y: np.ndarray,
+        sr: int = SAMPLE_RATE,
+        n_fft: int = N_FFT,
+        hop_length: int = HOP_LENGTH,
+        n_mels: int = N_MELS,
+    ):
         self.y, self.sr, self.n_fft, self.hop_length, self.n_mels = y, sr, n_fft, hop_length, n_mels
         self._cache: dict[str, np.ndarray] = {}
 
@@ -84,7 +90,7 @@ class ClipSpectra:
 
     @property
     def power(self) -> np.ndarray:
-        return self._get("power", lambda: self.magnitude ** 2)
+        return self._get("power", lambda: self.magnitude**2)
 
     @property
     def mel_power(self) -> np.ndarray:
@@ -93,8 +99,12 @@ class ClipSpectra:
         # The filter bank is built once per process (librosa.feature.melspectrogram rebuilds it on every call);
         # the product is librosa's own einsum, which keeps the STFT's memory layout (the DCT behind the MFCCs then
         # runs along contiguous memory) and gives librosa's exact numbers.
-        return self._get("mel_power", lambda: np.einsum("...ft,mf->...mt", self.power,
-                                                        mel_basis(self.sr, self.n_fft, self.n_mels), optimize=True))
+        return self._get(
+            "mel_power",
+            lambda: np.einsum(
+                "...ft,mf->...mt", self.power, mel_basis(self.sr, self.n_fft, self.n_mels), optimize=True
+            ),
+        )
 
     @property
     def log_mel(self) -> np.ndarray:
@@ -218,12 +228,23 @@ FEATURE_SETS = {
 }
 PATCH_SETS = {"logmel", "logmel_full"}
 # The shape of one clip's values in each set: a cache entry of any other shape is a miss.
-FEATURE_SHAPES = {"mfcc": (40,), "mfcc_delta": (80,), "gtzan57": (57,), "logmel": (N_MELS, LOGMEL_FRAMES),
-                  "logmel_full": (N_MELS, LOGMEL_FULL_FRAMES)}
+FEATURE_SHAPES = {
+    "mfcc": (40,),
+    "mfcc_delta": (80,),
+    "gtzan57": (57,),
+    "logmel": (N_MELS, LOGMEL_FRAMES),
+    "logmel_full": (N_MELS, LOGMEL_FULL_FRAMES),
+}
 
 
-FEATURE_PARAMS = {"sr": SAMPLE_RATE, "n_fft": N_FFT, "hop_length": HOP_LENGTH, "n_mels": N_MELS,
-                  "logmel_frames": LOGMEL_FRAMES, "logmel_seconds": LOGMEL_SECONDS}
+FEATURE_PARAMS = {
+    "sr": SAMPLE_RATE,
+    "n_fft": N_FFT,
+    "hop_length": HOP_LENGTH,
+    "n_mels": N_MELS,
+    "logmel_frames": LOGMEL_FRAMES,
+    "logmel_seconds": LOGMEL_SECONDS,
+}
 
 
 def compute_many(y: np.ndarray, feature_sets: list[str], sr: int = SAMPLE_RATE) -> dict[str, tuple]:

@@ -58,8 +58,11 @@ def _work(path: str, feature_sets: list[str], keys: dict[str, str | None], cache
             if columns is not None:
                 arrays["columns"] = np.array(columns)
             FeatureCache(cache_root).save(fs, keys[fs], **arrays)
-        out[fs] = {"values": values, "columns": columns,
-                   "notes": {**notes, "orig_sr": info["orig_sr"], "channels": info["channels"]}}
+        out[fs] = {
+            "values": values,
+            "columns": columns,
+            "notes": {**notes, "orig_sr": info["orig_sr"], "channels": info["channels"]},
+        }
     return {"sets": out}
 
 
@@ -77,8 +80,9 @@ def _backend(dask_scheduler: str | None):
     try:
         client = Client(dask_scheduler, timeout=30)
     except Exception as exc:
-        raise MusiclustError(f"cannot reach the Dask scheduler at {dask_scheduler}: {str(exc).splitlines()[0]}") \
-            from None
+        raise MusiclustError(
+            f"cannot reach the Dask scheduler at {dask_scheduler}: {str(exc).splitlines()[0]}"
+        ) from None
     try:
         with parallel_config(backend="dask"):
             yield
@@ -86,17 +90,38 @@ def _backend(dask_scheduler: str | None):
         client.close()
 
 
-def extract(paths: list[str], feature_set: str = "mfcc", *, n_jobs: int = -1, progress: bool = True,
-            cache: FeatureCache | None = None, sha256: list[str] | None = None,
-            dask_scheduler: str | None = None) -> Extraction:
+def extract(
+    paths: list[str],
+    feature_set: str = "mfcc",
+    *,
+    n_jobs: int = -1,
+    progress: bool = True,
+    cache: FeatureCache | None = None,
+    sha256: list[str] | None = None,
+    dask_scheduler: str | None = None,
+) -> Extraction:
     """Extract one feature set from every path; see `Extraction` for what comes back."""
-    return extract_many(paths, [feature_set], n_jobs=n_jobs, progress=progress, cache=cache, sha256=sha256,
-                        dask_scheduler=dask_scheduler)[feature_set]
+    return extract_many(
+        paths,
+        [feature_set],
+        n_jobs=n_jobs,
+        progress=progress,
+        cache=cache,
+        sha256=sha256,
+        dask_scheduler=dask_scheduler,
+    )[feature_set]
 
 
-def extract_many(paths: list[str], feature_sets: list[str], *, n_jobs: int = -1, progress: bool = True,
-                 cache: FeatureCache | None = None, sha256: list[str] | None = None,
-                 dask_scheduler: str | None = None) -> dict[str, Extraction]:
+def extract_many(
+    paths: list[str],
+    feature_sets: list[str],
+    *,
+    n_jobs: int = -1,
+    progress: bool = True,
+    cache: FeatureCache | None = None,
+    sha256: list[str] | None = None,
+    dask_scheduler: str | None = None,
+) -> dict[str, Extraction]:
     """Extract several feature sets in one pass: each file is decoded and transformed once for all of them.
 
     Cached sets are read from the cache; a file is analysed only for the sets it misses. A file that cannot be
@@ -160,11 +185,12 @@ def extract_many(paths: list[str], feature_sets: list[str], *, n_jobs: int = -1,
         first, rest = todo[0], todo[1:]
         handle(first, _work(paths[first], missing[first], {fs: keys[fs][first] for fs in feature_sets}, cache_root))
         label = "+".join(feature_sets)
-        with _backend(dask_scheduler), tqdm(total=len(todo), initial=1, desc=f"features ({label})", unit="clip",
-                                            disable=not progress) as bar:
+        with (
+            _backend(dask_scheduler),
+            tqdm(total=len(todo), initial=1, desc=f"features ({label})", unit="clip", disable=not progress) as bar,
+        ):
             jobs = Parallel(n_jobs=n_jobs, return_as="generator")(
-                delayed(_work)(paths[i], missing[i], {fs: keys[fs][i] for fs in feature_sets}, cache_root)
-                for i in rest
+                delayed(_work)(paths[i], missing[i], {fs: keys[fs][i] for fs in feature_sets}, cache_root) for i in rest
             )
             for i, res in zip(rest, jobs):
                 handle(i, res)
@@ -184,8 +210,9 @@ def extract_many(paths: list[str], feature_sets: list[str], *, n_jobs: int = -1,
             X = np.stack([rows[fs][i] for i in kept]).astype(np.float32)
             out[fs] = Extraction(X, None, kept, skipped, fs_notes, n_cached[fs])
         else:
-            out[fs] = Extraction(_stack(cache, fs, [keys[fs][i] for i in kept]), None, kept, skipped, fs_notes,
-                                 n_cached[fs])
+            out[fs] = Extraction(
+                _stack(cache, fs, [keys[fs][i] for i in kept]), None, kept, skipped, fs_notes, n_cached[fs]
+            )
     return out
 
 

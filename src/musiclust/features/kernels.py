@@ -221,9 +221,15 @@ def _jit():
             for m in range(N):
                 y[o + m] += window[m] * frames[t, m]
 
-    return types.SimpleNamespace(running_median=running_median, apply_softmask2=apply_softmask2,
-                                 spectral_shape=spectral_shape, spectral_peaks=spectral_peaks,
-                                 overlap_add=overlap_add, frame_rms=frame_rms, frame_zcr=frame_zcr)
+    return types.SimpleNamespace(
+        running_median=running_median,
+        apply_softmask2=apply_softmask2,
+        spectral_shape=spectral_shape,
+        spectral_peaks=spectral_peaks,
+        overlap_add=overlap_add,
+        frame_rms=frame_rms,
+        frame_zcr=frame_zcr,
+    )
 
 
 def median_filter_axis(S: np.ndarray, size: int, axis: int) -> np.ndarray:
@@ -271,7 +277,7 @@ def stft_frames(y: np.ndarray, n_fft: int = 2048, hop_length: int = 512, block: 
     frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop_length]
     out = np.empty((frames.shape[0], 1 + n_fft // 2), np.complex64)
     for s in range(0, frames.shape[0], block):
-        out[s:s + block] = scipy.fft.rfft(frames[s:s + block] * window, axis=-1)
+        out[s : s + block] = scipy.fft.rfft(frames[s : s + block] * window, axis=-1)
     return out
 
 
@@ -279,12 +285,14 @@ def stft_frames(y: np.ndarray, n_fft: int = 2048, hop_length: int = 512, block: 
 def _window_sumsquare(n_frames: int, n_fft: int, hop_length: int) -> np.ndarray:
     import librosa
 
-    return librosa.filters.window_sumsquare(window="hann", n_frames=n_frames, win_length=n_fft, n_fft=n_fft,
-                                            hop_length=hop_length, dtype=np.float32)
+    return librosa.filters.window_sumsquare(
+        window="hann", n_frames=n_frames, win_length=n_fft, n_fft=n_fft, hop_length=hop_length, dtype=np.float32
+    )
 
 
-def istft_frames(D_tf: np.ndarray, length: int, n_fft: int = 2048, hop_length: int = 512,
-                 block: int = 64) -> np.ndarray:
+def istft_frames(
+    D_tf: np.ndarray, length: int, n_fft: int = 2048, hop_length: int = 512, block: int = 64
+) -> np.ndarray:
     """Inverse of `stft_frames`: the waveform ``(length,)`` float32 from a ``(T, F)`` STFT, equal to float rounding
     to ``librosa.istft(D_tf.T, n_fft=n_fft, hop_length=hop_length, length=length)`` (windowed overlap-add divided
     by the window's sum of squares, Griffin & Lim 1984). Inverse FFTs and overlap-add run block by block so that
@@ -296,11 +304,11 @@ def istft_frames(D_tf: np.ndarray, length: int, n_fft: int = 2048, hop_length: i
     window = _analysis_window(n_fft).astype(np.float32)
     y = np.zeros(n_fft + hop_length * (n_frames - 1), np.float32)
     for s in range(0, n_frames, block):
-        overlap_add(scipy.fft.irfft(D_tf[s:s + block], n=n_fft, axis=-1), window, y, s * hop_length, hop_length)
+        overlap_add(scipy.fft.irfft(D_tf[s : s + block], n=n_fft, axis=-1), window, y, s * hop_length, hop_length)
     wss = _window_sumsquare(n_frames, n_fft, hop_length)
     nonzero = wss > np.finfo(np.float32).tiny
     y[nonzero] /= wss[nonzero]
-    y = y[n_fft // 2:n_fft // 2 + length]
+    y = y[n_fft // 2 : n_fft // 2 + length]
     return y if y.size == length else np.pad(y, (0, length - y.size))
 
 
@@ -317,7 +325,7 @@ def mean_tempogram(onset_envelope: np.ndarray, win_length: int) -> np.ndarray:
     windowed = frames * librosa.filters.get_window("hann", win_length, fftbins=True).astype(frames.dtype)
     n_pad = scipy.fft.next_fast_len(2 * win_length - 1, real=True)
     spectrum = scipy.fft.rfft(windowed, n=n_pad, axis=-1)
-    autocorr = scipy.fft.irfft(spectrum.real ** 2 + spectrum.imag ** 2, n=n_pad, axis=-1)[:, :win_length]
+    autocorr = scipy.fft.irfft(spectrum.real**2 + spectrum.imag**2, n=n_pad, axis=-1)[:, :win_length]
     peak = np.abs(autocorr).max(axis=-1, keepdims=True)
     peak[peak < np.finfo(autocorr.dtype).tiny] = 1.0  # librosa.util.normalize leaves all-zero frames as they are
     return (autocorr / peak).mean(axis=0)[:, None]
@@ -357,8 +365,15 @@ def rms(y: np.ndarray, frame_length: int = 2048, hop_length: int = 512) -> np.nd
     return _jit().frame_rms(np.ascontiguousarray(y), frame_length, hop_length)
 
 
-def estimate_tuning(S_tf: np.ndarray, sr: int, n_fft: int, bins_per_octave: int = 12, fmin: float = 150.0,
-                    fmax: float = 4000.0, threshold: float = 0.1) -> float:
+def estimate_tuning(
+    S_tf: np.ndarray,
+    sr: int,
+    n_fft: int,
+    bins_per_octave: int = 12,
+    fmin: float = 150.0,
+    fmax: float = 4000.0,
+    threshold: float = 0.1,
+) -> float:
     """Tuning deviation in fractions of a bin from a ``(T, F)`` (frames x bins) spectrogram, equal to
     ``librosa.estimate_tuning(S=S_tf.T, sr=sr, bins_per_octave=...)``: piptrack's peak picking computed in one pass,
     only on the bins inside ``[fmin, fmax)``, instead of on the whole spectrogram with temporaries."""

@@ -59,8 +59,9 @@ def has_text(texts) -> np.ndarray:
     return np.array([bool(tokenize(t)) if isinstance(t, str) else False for t in texts])
 
 
-def lyrics_features(texts, dim: int = 32, seed: int = 0, char_ngrams: tuple[int, int] = (2, 4),
-                    max_df: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
+def lyrics_features(
+    texts, dim: int = 32, seed: int = 0, char_ngrams: tuple[int, int] = (2, 4), max_df: float = 0.9
+) -> tuple[np.ndarray, np.ndarray]:
     """TF-IDF (word + character n-grams) -> TruncatedSVD -> L2 normalization.
 
     Args:
@@ -84,8 +85,9 @@ def lyrics_features(texts, dim: int = 32, seed: int = 0, char_ngrams: tuple[int,
     # max_df only makes sense once there are enough documents for "too common" to mean anything
     df_cap = max_df if n_text >= 10 else 1.0
     word = TfidfVectorizer(tokenizer=tokenize, token_pattern=None, lowercase=False, sublinear_tf=True, max_df=df_cap)
-    char = TfidfVectorizer(analyzer="char_wb", ngram_range=char_ngrams, lowercase=False, sublinear_tf=True,
-                           max_df=df_cap)
+    char = TfidfVectorizer(
+        analyzer="char_wb", ngram_range=char_ngrams, lowercase=False, sublinear_tf=True, max_df=df_cap
+    )
     T = hstack([word.fit_transform(docs), char.fit_transform(docs)]).tocsr()
     k = max(1, min(dim, n_text - 1, T.shape[1] - 1))
     svd = TruncatedSVD(n_components=k, random_state=seed)
@@ -138,12 +140,17 @@ def sentence_embeddings(texts, model: str, batch_size: int = 32) -> tuple[np.nda
     try:
         encoder = SentenceTransformer(model, device="cpu")
     except Exception as exc:
-        raise MusiclustError(f"cannot load sentence-embedding model '{model}' offline: {str(exc).splitlines()[0]}") \
-            from None
+        raise MusiclustError(
+            f"cannot load sentence-embedding model '{model}' offline: {str(exc).splitlines()[0]}"
+        ) from None
     texts = ["" if not isinstance(t, str) else t for t in texts]
     mask = has_text(texts)
     E = np.zeros((len(texts), encoder.get_sentence_embedding_dimension()))
     if mask.any():
-        E[mask] = encoder.encode([t for t, m in zip(texts, mask) if m], batch_size=batch_size,
-                                 normalize_embeddings=True, show_progress_bar=False)
+        E[mask] = encoder.encode(
+            [t for t, m in zip(texts, mask) if m],
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
     return E, mask

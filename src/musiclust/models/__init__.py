@@ -5,6 +5,6 @@ from ..logs import import_tensorflow
 import_tensorflow()  # before Keras: TensorFlow's C++ start-up lines are kept off the console
 
 
-from .base import MODELS, LatentModel, ModelSpec, model_descriptions
+from .base import MODELS, LatentModel, ModelSpec, model_descriptions  # noqa: E402 (after TensorFlow)
 
 __all__ = ["MODELS", "LatentModel", "ModelSpec", "model_descriptions"]

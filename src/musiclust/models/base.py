@@ -15,7 +15,15 @@ import numpy as np
 from ..errors import MusiclustError
 
 # Fitted state saved beside the Keras model (JSON).
-STATE_ATTRS = ("condition_categories_", "lyrics_dim_", "lyrics_mean_", "lyrics_std_", "patch_mean_", "patch_std_")
+STATE_ATTRS = (
+    "condition_categories_",
+    "lyrics_dim_",
+    "lyrics_mean_",
+    "lyrics_std_",
+    "patch_mean_",
+    "patch_std_",
+    "cluster_centers_",
+)
 
 # Log-mel stacks up to this size are trained from memory; larger ones stream from their memory map batch by batch.
 IN_MEMORY_BYTES = 512 * 2**20
@@ -34,21 +42,39 @@ class ModelSpec:
     mixture_prior: bool = False
     conv: bool = False
     likelihood: str = "unit"  # "calibrated": sigma-VAE decoder variances (Rybkin et al. 2021), see models.vae
+    dec_refine: bool = False  # IDEC: after training, refine the latent with DEC's clustering loss (models.idec)
 
 
-MODELS: dict[str, ModelSpec] = {s.name: s for s in (
-    ModelSpec("ae", "deterministic autoencoder (baseline)", deterministic=True),
-    ModelSpec("vae", "VAE, beta = 1 (Kingma & Welling 2014)"),
-    ModelSpec("beta_vae", "Beta-VAE, beta = 4 (Higgins et al. 2017)", beta=4.0),
-    ModelSpec("cvae", "conditional VAE (Sohn et al. 2015), condition fed to encoder and decoder", conditional=True),
-    ModelSpec("convvae", "convolutional VAE on 3-s log-mel crops (128 bands x 128 frames), calibrated decoder "
-                         "(Rybkin et al. 2021); a track is the mean of its crops' latents", conv=True,
-              likelihood="calibrated"),
-    ModelSpec("multimodal", "audio + lyrics VAE, product of experts with the sub-sampled ELBO (Wu & Goodman 2018) "
-                            "and calibrated per-modality variances (Rybkin et al. 2021)", multimodal=True,
-              likelihood="calibrated"),
-    ModelSpec("gmmvae", "VAE with a Gaussian-mixture prior (VaDE, Jiang et al. 2017)", mixture_prior=True),
-)}
+MODELS: dict[str, ModelSpec] = {
+    s.name: s
+    for s in (
+        ModelSpec("ae", "deterministic autoencoder (baseline)", deterministic=True),
+        ModelSpec("vae", "VAE, beta = 1 (Kingma & Welling 2014)"),
+        ModelSpec("beta_vae", "Beta-VAE, beta = 4 (Higgins et al. 2017)", beta=4.0),
+        ModelSpec("cvae", "conditional VAE (Sohn et al. 2015), condition fed to encoder and decoder", conditional=True),
+        ModelSpec(
+            "convvae",
+            "convolutional VAE on 3-s log-mel crops (128 bands x 128 frames), calibrated decoder "
+            "(Rybkin et al. 2021); a track is the mean of its crops' latents",
+            conv=True,
+            likelihood="calibrated",
+        ),
+        ModelSpec(
+            "multimodal",
+            "audio + lyrics VAE, product of experts with the sub-sampled ELBO (Wu & Goodman 2018) "
+            "and calibrated per-modality variances (Rybkin et al. 2021)",
+            multimodal=True,
+            likelihood="calibrated",
+        ),
+        ModelSpec("gmmvae", "VAE with a Gaussian-mixture prior (VaDE, Jiang et al. 2017)", mixture_prior=True),
+        ModelSpec(
+            "idec",
+            "autoencoder latent refined by DEC's clustering loss with its reconstruction kept (IDEC, Guo et al. 2017)",
+            deterministic=True,
+            dec_refine=True,
+        ),
+    )
+}
 
 
 def _set_determinism(seed: int) -> None:
@@ -78,11 +104,26 @@ class LatentModel:
     for ``multimodal``.
     """
 
-    def __init__(self, name: str = "vae", latent_dim: int = 16, hidden: tuple[int, ...] = (256, 128),
-                 beta: float | None = None, epochs: int = 100, batch_size: int = 64, learning_rate: float = 1e-3,
-                 validation_split: float = 0.1, patience: int = 15, kl_warmup_epochs: int = 10,
-                 n_components: int = 10, pretrain_epochs: int = 30, crop_frames: int = 128, crops_per_track: int = 10,
-                 likelihood: str | None = None, seed: int = 0, verbose: int = 0):
+    def __init__(
+        self,
+        name: str = "vae",
+        latent_dim: int = 16,
+        hidden: tuple[int, ...] = (256, 128),
+        beta: float | None = None,
+        epochs: int = 100,
+        batch_size: int = 64,
+        learning_rate: float = 1e-3,
+        validation_split: float = 0.1,
+        patience: int = 15,
+        kl_warmup_epochs: int = 10,
+        n_components: int = 10,
+        pretrain_epochs: int = 30,
+        crop_frames: int = 128,
+        crops_per_track: int = 10,
+        likelihood: str | None = None,
+        seed: int = 0,
+        verbose: int = 0,
+    ):
         if name not in MODELS:
             raise MusiclustError(f"unknown model '{name}'; choose from {sorted(MODELS)}")
         self.name = name
@@ -108,10 +149,27 @@ class LatentModel:
         return MODELS[self.name]
 
     def get_params(self) -> dict:
-        return {k: getattr(self, k) for k in ("name", "latent_dim", "hidden", "beta", "epochs", "batch_size",
-                                               "learning_rate", "validation_split", "patience", "kl_warmup_epochs",
-                                               "n_components", "pretrain_epochs", "crop_frames", "crops_per_track",
-                                               "likelihood", "seed")}
+        return {
+            k: getattr(self, k)
+            for k in (
+                "name",
+                "latent_dim",
+                "hidden",
+                "beta",
+                "epochs",
+                "batch_size",
+                "learning_rate",
+                "validation_split",
+                "patience",
+                "kl_warmup_epochs",
+                "n_components",
+                "pretrain_epochs",
+                "crop_frames",
+                "crops_per_track",
+                "likelihood",
+                "seed",
+            )
+        }
 
     # --- inputs -----------------------------------------------------------------------------------------------
     def _inputs(self, X, condition=None, lyrics=None, lyrics_mask=None, fitting=False) -> dict:
@@ -119,8 +177,10 @@ class LatentModel:
         if spec.conv:  # whole clips or crops: the mel bands must match, any length of at least one crop
             X = _check_matrix(X, "X", None, ndim=3)
             if not fitting and (X.shape[1] != self.input_shape_[0] or X.shape[2] < self.crop_):
-                raise MusiclustError(f"X has shape {X.shape[1:]} per track; this model needs {self.input_shape_[0]} "
-                                     f"mel bands and at least {self.crop_} frames")
+                raise MusiclustError(
+                    f"X has shape {X.shape[1:]} per track; this model needs {self.input_shape_[0]} "
+                    f"mel bands and at least {self.crop_} frames"
+                )
         else:
             X = _check_matrix(X, "X", None if fitting else self.input_shape_, ndim=2)
         n = X.shape[0]
@@ -170,19 +230,32 @@ class LatentModel:
             enc = {"audio": networks.conv_encoder(shape, self.latent_dim, cond_dim=cond_dim, name="audio_encoder")}
             dec = {"audio": networks.conv_decoder(shape, self.latent_dim, cond_dim=cond_dim, name="audio_decoder")}
         else:
-            enc = {"audio": networks.dense_encoder(shape[0], self.latent_dim, self.hidden, cond_dim,
-                                                   name="audio_encoder")}
-            dec = {"audio": networks.dense_decoder(shape[0], self.latent_dim, self.hidden[::-1], cond_dim,
-                                                   name="audio_decoder")}
+            enc = {
+                "audio": networks.dense_encoder(shape[0], self.latent_dim, self.hidden, cond_dim, name="audio_encoder")
+            }
+            dec = {
+                "audio": networks.dense_decoder(
+                    shape[0], self.latent_dim, self.hidden[::-1], cond_dim, name="audio_decoder"
+                )
+            }
         if spec.multimodal:
             d_l = inputs["lyrics"].shape[1]
             enc["lyrics"] = networks.dense_encoder(d_l, self.latent_dim, (64,), name="lyrics_encoder")
             dec["lyrics"] = networks.dense_decoder(d_l, self.latent_dim, (64,), name="lyrics_decoder")
         beta = self.beta if self.beta is not None else spec.beta
-        return VAE(enc, dec, self.latent_dim, condition_dim=cond_dim, beta=beta, deterministic=spec.deterministic,
-                   n_components=self.n_components if spec.mixture_prior else 0,
-                   kl_warmup_epochs=0 if spec.deterministic else self.kl_warmup_epochs, seed=self.seed,
-                   likelihood=self.likelihood or spec.likelihood, subsampled_elbo=spec.multimodal)
+        return VAE(
+            enc,
+            dec,
+            self.latent_dim,
+            condition_dim=cond_dim,
+            beta=beta,
+            deterministic=spec.deterministic,
+            n_components=self.n_components if spec.mixture_prior else 0,
+            kl_warmup_epochs=0 if spec.deterministic else self.kl_warmup_epochs,
+            seed=self.seed,
+            likelihood=self.likelihood or spec.likelihood,
+            subsampled_elbo=spec.multimodal,
+        )
 
     # --- training ---------------------------------------------------------------------------------------------
     def _train(self, inputs: dict, epochs: int, callbacks: list):
@@ -199,13 +272,17 @@ class LatentModel:
                 clips = np.asarray(clips, dtype=np.float32)
             order = np.random.default_rng(self.seed).permutation(n)
             val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
-            kw = {"crop": self.crop_, "crops_per_track": self.crops_per_track, "batch_size": self.batch_size,
-                  "mean": self.patch_mean_, "std": self.patch_std_}
+            kw = {
+                "crop": self.crop_,
+                "crops_per_track": self.crops_per_track,
+                "batch_size": self.batch_size,
+                "mean": self.patch_mean_,
+                "std": self.patch_std_,
+            }
             kw["valid_frames"] = valid_frames(clips)
             train = CropBatches(clips, train_idx, seed=self.seed, **kw)
             val = CropBatches(clips, val_idx, seed=self.seed + 1, fixed=True, **kw) if n_val else None
-            return self.model_.fit(train, validation_data=val, epochs=epochs, callbacks=callbacks,
-                                   verbose=self.verbose)
+            return self.model_.fit(train, validation_data=val, epochs=epochs, callbacks=callbacks, verbose=self.verbose)
         # Feature vectors: one repeated tf.data pipeline for the whole fit. Keras's own array adapter builds a new
         # pipeline iterator every epoch (~12 ms each for training and validation, about a third of a small model's
         # training time on a CPU). Same split as Keras's validation_split: the last rows, before shuffling.
@@ -213,19 +290,29 @@ class LatentModel:
 
         n_train = n - n_val
         arrays = {k: np.asarray(v) for k, v in inputs.items()}
-        train = (tf.data.Dataset.from_tensor_slices({k: v[:n_train] for k, v in arrays.items()})
-                 .shuffle(n_train, seed=self.seed, reshuffle_each_iteration=True)
-                 .batch(self.batch_size).repeat())
+        train = (
+            tf.data.Dataset.from_tensor_slices({k: v[:n_train] for k, v in arrays.items()})
+            .shuffle(n_train, seed=self.seed, reshuffle_each_iteration=True)
+            .batch(self.batch_size)
+            .repeat()
+        )
         val = val_steps = None
         if n_val:
             val = tf.data.Dataset.from_tensor_slices({k: v[n_train:] for k, v in arrays.items()})
             val = val.batch(self.batch_size).cache().repeat()
             val_steps = -(-n_val // self.batch_size)
-        return self.model_.fit(train, epochs=epochs, steps_per_epoch=-(-n_train // self.batch_size), shuffle=False,
-                               validation_data=val, validation_steps=val_steps, callbacks=callbacks,
-                               verbose=self.verbose)
+        return self.model_.fit(
+            train,
+            epochs=epochs,
+            steps_per_epoch=-(-n_train // self.batch_size),
+            shuffle=False,
+            validation_data=val,
+            validation_steps=val_steps,
+            callbacks=callbacks,
+            verbose=self.verbose,
+        )
 
-    def fit(self, X, condition=None, lyrics=None, lyrics_mask=None) -> "LatentModel":
+    def fit(self, X, condition=None, lyrics=None, lyrics_mask=None) -> LatentModel:
         import keras
 
         from .vae import KLWarmup
@@ -234,8 +321,10 @@ class LatentModel:
         n = len(inputs["audio"])
         n_train = n - int(round(n * self.validation_split))
         if n_train * (self.crops_per_track if self.spec.conv else 1) < self.batch_size:
-            raise MusiclustError(f"{n} tracks leave {n_train} for training, fewer than the batch size "
-                                 f"{self.batch_size}: pass a smaller batch size (--batch-size)")
+            raise MusiclustError(
+                f"{n} tracks leave {n_train} for training, fewer than the batch size "
+                f"{self.batch_size}: pass a smaller batch size (--batch-size)"
+            )
         self.input_shape_ = tuple(inputs["audio"].shape[1:])
         if self.spec.conv:
             self.crop_ = min(self.crop_frames, self.input_shape_[1])
@@ -254,20 +343,40 @@ class LatentModel:
             h = self._train(inputs, self.pretrain_epochs, [])
             history.update({f"pretrain_{k}": v for k, v in h.history.items()})
             Z = self._encode_inputs(inputs)
-            gmm = GaussianMixture(self.n_components, covariance_type="diag", random_state=self.seed,
-                                  reg_covar=1e-4).fit(Z)
+            gmm = GaussianMixture(
+                self.n_components, covariance_type="diag", random_state=self.seed, reg_covar=1e-4
+            ).fit(Z)
             self.model_.gmm_means.assign(gmm.means_.astype(np.float32))
             self.model_.gmm_log_vars.assign(np.log(gmm.covariances_).astype(np.float32))
             self.model_.pi_logits.assign(np.log(gmm.weights_).astype(np.float32))
             self.model_.deterministic = False
         # Early stopping compares losses only once the KL weight has reached 1: during the warm-up the loss grows
         # with the weight, and "best" would otherwise mean "before the KL term counted fully".
-        callbacks = [keras.callbacks.EarlyStopping(monitor=monitor, patience=self.patience, restore_best_weights=True,
-                                                   start_from_epoch=self.model_.kl_warmup_epochs)]
+        callbacks = [
+            keras.callbacks.EarlyStopping(
+                monitor=monitor,
+                patience=self.patience,
+                restore_best_weights=True,
+                start_from_epoch=self.model_.kl_warmup_epochs,
+            )
+        ]
         if self.model_.kl_warmup_epochs:
             callbacks.append(KLWarmup(self.model_.kl_warmup_epochs))
         h = self._train(inputs, self.epochs, callbacks)
         history.update(h.history)
+        if self.spec.dec_refine:
+            from .idec import refine
+
+            centres, h_idec = refine(
+                self.model_.encoders["audio"],
+                self.model_.decoders["audio"],
+                inputs["audio"],
+                self.n_components,
+                self.seed,
+                batch_size=self.batch_size,
+            )
+            self.cluster_centers_ = centres.tolist()
+            history.update(h_idec)
         self.history_ = {k: [float(v) for v in vals] for k, vals in history.items()}
         return self
 
@@ -282,11 +391,12 @@ class LatentModel:
         n = len(inputs["audio"])
         out = []
         for start in range(0, n, batch):
-            part = {k: np.asarray(v[start:start + batch]) for k, v in inputs.items()}
+            part = {k: np.asarray(v[start : start + batch]) for k, v in inputs.items()}
             if self.spec.conv:
                 part["audio"] = ((part["audio"] - self.patch_mean_) / self.patch_std_).astype(np.float32)
-            z_mean, _ = self.model_.encode_distribution(part, subset) if subset else \
-                self.model_.encode_distribution(part)
+            z_mean, _ = (
+                self.model_.encode_distribution(part, subset) if subset else self.model_.encode_distribution(part)
+            )
             out.append(np.asarray(z_mean))
         return np.concatenate(out).astype(np.float64)
 
@@ -300,8 +410,8 @@ class LatentModel:
         offsets = np.arange(0, n_frames - self.crop_ + 1, self.crop_)
         out = []
         for start in range(0, len(clips), tracks_per_batch):
-            part = np.asarray(clips[start:start + tracks_per_batch], dtype=np.float32)
-            crops = np.concatenate([part[:, :, o:o + self.crop_] for o in offsets])  # (w * b, mels, crop)
+            part = np.asarray(clips[start : start + tracks_per_batch], dtype=np.float32)
+            crops = np.concatenate([part[:, :, o : o + self.crop_] for o in offsets])  # (w * b, mels, crop)
             crops = ((crops - self.patch_mean_) / self.patch_std_).astype(np.float32)
             z_mean, _ = self.model_.encode_distribution({"audio": crops})
             z = np.asarray(z_mean).reshape(len(offsets), len(part), -1)
@@ -337,8 +447,12 @@ class LatentModel:
         Z = _check_matrix(Z, "Z", self.latent_dim).astype(np.float32)
         cond = None
         if self.spec.conditional:
-            cond = self._inputs(np.zeros((len(Z), *self.input_shape_)) if not self.spec.conv else
-                                np.zeros((len(Z), *self.input_shape_), np.float32), condition)["condition"]
+            cond = self._inputs(
+                np.zeros((len(Z), *self.input_shape_))
+                if not self.spec.conv
+                else np.zeros((len(Z), *self.input_shape_), np.float32),
+                condition,
+            )["condition"]
         outs = self.model_.decode(Z, cond)
         outs = {k: np.asarray(v) for k, v in outs.items()}
         if self.spec.conv:
@@ -372,7 +486,7 @@ class LatentModel:
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> "LatentModel":
+    def load(cls, path: str | Path) -> LatentModel:
         import keras
 
         from . import vae  # noqa: F401  (registers the custom objects)
@@ -398,12 +512,12 @@ def _streaming_mean_std(X, chunk: int = 256) -> tuple[float, float]:
     """Global mean and std of a (possibly memory-mapped) array, read in chunks."""
     total, total_sq, count = 0.0, 0.0, 0
     for start in range(0, len(X), chunk):
-        part = np.asarray(X[start:start + chunk], dtype=np.float64)
+        part = np.asarray(X[start : start + chunk], dtype=np.float64)
         total += part.sum()
         total_sq += np.square(part).sum()
         count += part.size
     mean = total / count
-    return float(mean), float(max(np.sqrt(max(total_sq / count - mean ** 2, 0.0)), 1e-6))
+    return float(mean), float(max(np.sqrt(max(total_sq / count - mean**2, 0.0)), 1e-6))
 
 
 def model_descriptions() -> dict[str, str]:

@@ -13,8 +13,16 @@ class PatchBatches(keras.utils.PyDataset):
     read into memory at a time. Shuffling is seeded and changes every epoch.
     """
 
-    def __init__(self, inputs: dict, index: np.ndarray, batch_size: int, mean: float, std: float,
-                 shuffle: bool = False, seed: int = 0):
+    def __init__(
+        self,
+        inputs: dict,
+        index: np.ndarray,
+        batch_size: int,
+        mean: float,
+        std: float,
+        shuffle: bool = False,
+        seed: int = 0,
+    ):
         super().__init__(workers=1, use_multiprocessing=False)
         self.inputs, self.index, self.batch_size = inputs, np.asarray(index), batch_size
         self.mean, self.std, self.shuffle = mean, std, shuffle
@@ -27,7 +35,7 @@ class PatchBatches(keras.utils.PyDataset):
         return int(np.ceil(len(self.index) / self.batch_size))
 
     def __getitem__(self, i: int):
-        rows = np.sort(self.order[i * self.batch_size:(i + 1) * self.batch_size])  # sorted reads suit a memmap
+        rows = np.sort(self.order[i * self.batch_size : (i + 1) * self.batch_size])  # sorted reads suit a memmap
         batch = {k: np.asarray(v[rows]) for k, v in self.inputs.items()}
         batch["audio"] = ((batch["audio"] - self.mean) / self.std).astype(np.float32)
         return (batch,)
@@ -45,8 +53,19 @@ class CropBatches(keras.utils.PyDataset):
     training set's global ``mean``/``std``; only one batch of crops is read into memory at a time.
     """
 
-    def __init__(self, clips, index: np.ndarray, crop: int, crops_per_track: int, batch_size: int, mean: float,
-                 std: float, seed: int = 0, fixed: bool = False, valid_frames: np.ndarray | None = None):
+    def __init__(
+        self,
+        clips,
+        index: np.ndarray,
+        crop: int,
+        crops_per_track: int,
+        batch_size: int,
+        mean: float,
+        std: float,
+        seed: int = 0,
+        fixed: bool = False,
+        valid_frames: np.ndarray | None = None,
+    ):
         super().__init__(workers=1, use_multiprocessing=False)
         self.clips, self.index, self.crop = clips, np.asarray(index), crop
         # crops start inside each track's own audio, not in the silence a short clip was padded with
@@ -67,8 +86,8 @@ class CropBatches(keras.utils.PyDataset):
         return int(np.ceil(len(self.pairs) / self.batch_size))
 
     def __getitem__(self, i: int):
-        pairs = self.pairs[i * self.batch_size:(i + 1) * self.batch_size]
-        batch = np.stack([np.asarray(self.clips[t, :, o:o + self.crop]) for t, o in pairs])
+        pairs = self.pairs[i * self.batch_size : (i + 1) * self.batch_size]
+        batch = np.stack([np.asarray(self.clips[t, :, o : o + self.crop]) for t, o in pairs])
         return ({"audio": ((batch - self.mean) / self.std).astype(np.float32)},)
 
     def on_epoch_end(self) -> None:
@@ -77,11 +96,11 @@ class CropBatches(keras.utils.PyDataset):
 
 
 def valid_frames(clips, chunk: int = 64) -> np.ndarray:
-    """Frames of real audio per clip ``(n,)``: up to the last frame that is not constant across mel bands (a clip shorter
-    than 30 s is padded with its floor, which is constant). Read in chunks, so a memory map stays on disk."""
+    """Frames of real audio per clip ``(n,)``: up to the last frame that is not constant across mel bands (a clip
+    shorter than 30 s is padded with its floor, which is constant). Read in chunks, so a memory map stays on disk."""
     out = []
     for start in range(0, len(clips), chunk):
-        part = np.asarray(clips[start:start + chunk])
+        part = np.asarray(clips[start : start + chunk])
         varying = part.max(axis=1) > part.min(axis=1)  # (b, n_frames)
         last = np.where(varying.any(axis=1), varying.shape[1] - np.argmax(varying[:, ::-1], axis=1), 0)
         out.append(last)

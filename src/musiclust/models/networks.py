@@ -17,8 +17,9 @@ def _inputs(shape, cond_dim: int, name: str):
     return x, c
 
 
-def dense_encoder(input_dim: int, latent_dim: int, hidden: tuple[int, ...] = (256, 128), cond_dim: int = 0,
-                  name: str = "encoder") -> keras.Model:
+def dense_encoder(
+    input_dim: int, latent_dim: int, hidden: tuple[int, ...] = (256, 128), cond_dim: int = 0, name: str = "encoder"
+) -> keras.Model:
     """``x (batch, input_dim)`` [+ condition] -> ``z_mean, z_log_var (batch, latent_dim)``."""
     x, c = _inputs((input_dim,), cond_dim, f"{name}_x")
     h = layers.Concatenate()([x, c]) if c is not None else x
@@ -29,8 +30,9 @@ def dense_encoder(input_dim: int, latent_dim: int, hidden: tuple[int, ...] = (25
     return keras.Model([x, c] if c is not None else x, [z_mean, z_log_var], name=name)
 
 
-def dense_decoder(output_dim: int, latent_dim: int, hidden: tuple[int, ...] = (128, 256), cond_dim: int = 0,
-                  name: str = "decoder") -> keras.Model:
+def dense_decoder(
+    output_dim: int, latent_dim: int, hidden: tuple[int, ...] = (128, 256), cond_dim: int = 0, name: str = "decoder"
+) -> keras.Model:
     """``z (batch, latent_dim)`` [+ condition] -> ``x_hat (batch, output_dim)`` (linear output: standardized data)."""
     z, c = _inputs((latent_dim,), cond_dim, f"{name}_z")
     h = layers.Concatenate()([z, c]) if c is not None else z
@@ -40,8 +42,14 @@ def dense_decoder(output_dim: int, latent_dim: int, hidden: tuple[int, ...] = (1
     return keras.Model([z, c] if c is not None else z, out, name=name)
 
 
-def conv_encoder(shape: tuple[int, int], latent_dim: int, filters: tuple[int, ...] = (16, 32, 64),
-                 cond_dim: int = 0, pool: int = 2, name: str = "encoder") -> keras.Model:
+def conv_encoder(
+    shape: tuple[int, int],
+    latent_dim: int,
+    filters: tuple[int, ...] = (16, 32, 64),
+    cond_dim: int = 0,
+    pool: int = 2,
+    name: str = "encoder",
+) -> keras.Model:
     """``x (batch, n_mels, n_frames)`` log-mel crop -> ``z_mean, z_log_var``; a ``pool`` x ``pool`` average pooling
     (CPU budget: a 128 x 128 crop is analysed at 64 x 64, 46 ms per column), then strided 3x3 convolutions."""
     x, c = _inputs(shape, cond_dim, f"{name}_x")
@@ -59,8 +67,14 @@ def conv_encoder(shape: tuple[int, int], latent_dim: int, filters: tuple[int, ..
     return keras.Model([x, c] if c is not None else x, [z_mean, z_log_var], name=name)
 
 
-def conv_decoder(shape: tuple[int, int], latent_dim: int, filters: tuple[int, ...] = (64, 32, 16),
-                 cond_dim: int = 0, pool: int = 2, name: str = "decoder") -> keras.Model:
+def conv_decoder(
+    shape: tuple[int, int],
+    latent_dim: int,
+    filters: tuple[int, ...] = (64, 32, 16),
+    cond_dim: int = 0,
+    pool: int = 2,
+    name: str = "decoder",
+) -> keras.Model:
     """``z`` -> ``x_hat (batch, n_mels, n_frames)``; transposed convolutions mirroring `conv_encoder`, then
     ``pool`` x ``pool`` upsampling back to the patch size."""
     z, c = _inputs((latent_dim,), cond_dim, f"{name}_z")

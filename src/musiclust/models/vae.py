@@ -71,9 +71,21 @@ class VAE(keras.Model):
         n_components: > 0 gives the VaDE Gaussian-mixture prior with that many components.
     """
 
-    def __init__(self, encoders: dict, decoders: dict, latent_dim: int, condition_dim: int = 0, beta: float = 1.0,
-                 deterministic: bool = False, n_components: int = 0, kl_warmup_epochs: int = 0, seed: int = 0,
-                 likelihood: str = "unit", subsampled_elbo: bool = False, **kwargs):
+    def __init__(
+        self,
+        encoders: dict,
+        decoders: dict,
+        latent_dim: int,
+        condition_dim: int = 0,
+        beta: float = 1.0,
+        deterministic: bool = False,
+        n_components: int = 0,
+        kl_warmup_epochs: int = 0,
+        seed: int = 0,
+        likelihood: str = "unit",
+        subsampled_elbo: bool = False,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.encoders = dict(encoders)
         self.decoders = dict(decoders)
@@ -91,14 +103,20 @@ class VAE(keras.Model):
         self.subsampled_elbo = subsampled_elbo and len(self.modalities) > 1
         self.sampling = Sampling(seed=seed, name="sampling")
         # Current KL weight; a callback ramps it during warm-up (not trainable, saved with the model).
-        self.kl_weight = self.add_weight(shape=(), initializer=keras.initializers.Constant(
-            0.0 if kl_warmup_epochs > 0 else 1.0), trainable=False, name="kl_weight")
+        self.kl_weight = self.add_weight(
+            shape=(),
+            initializer=keras.initializers.Constant(0.0 if kl_warmup_epochs > 0 else 1.0),
+            trainable=False,
+            name="kl_weight",
+        )
         if n_components:
             self.pi_logits = self.add_weight(shape=(n_components,), initializer="zeros", name="gmm_pi_logits")
-            self.gmm_means = self.add_weight(shape=(n_components, latent_dim), initializer="random_normal",
-                                             name="gmm_means")
-            self.gmm_log_vars = self.add_weight(shape=(n_components, latent_dim), initializer="zeros",
-                                                name="gmm_log_vars")
+            self.gmm_means = self.add_weight(
+                shape=(n_components, latent_dim), initializer="random_normal", name="gmm_means"
+            )
+            self.gmm_log_vars = self.add_weight(
+                shape=(n_components, latent_dim), initializer="zeros", name="gmm_log_vars"
+            )
         self.built = True  # every sub-network is a functional model, built on construction
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.recon_tracker = keras.metrics.Mean(name="reconstruction_loss")
@@ -118,7 +136,7 @@ class VAE(keras.Model):
             return self._expert(self.modalities[0], inputs)
         precision = ops.ones((ops.shape(inputs[self.modalities[0]])[0], self.latent_dim))  # prior expert N(0, I)
         weighted_mean = ops.zeros_like(precision)
-        for name in (subset or self.modalities):
+        for name in subset or self.modalities:
             mu, log_var = self._expert(name, inputs)
             mask = inputs.get(f"{name}_mask")
             p = ops.exp(-log_var)
@@ -177,8 +195,9 @@ class VAE(keras.Model):
         log_gamma = ops.log(pi + 1e-10)[None] + log_pz_c
         gamma = ops.softmax(log_gamma, axis=-1)  # (B, K)
         m, lv = z_mean[:, None, :], z_log_var[:, None, :]
-        cross = 0.5 * ops.sum(gamma * ops.sum(lv_c + ops.exp(lv) / ops.exp(lv_c) + ops.square(m - mu_c)
-                                              / ops.exp(lv_c), axis=-1), axis=-1)
+        cross = 0.5 * ops.sum(
+            gamma * ops.sum(lv_c + ops.exp(lv) / ops.exp(lv_c) + ops.square(m - mu_c) / ops.exp(lv_c), axis=-1), axis=-1
+        )
         log_ratio = ops.sum(gamma * (ops.log(gamma + 1e-10) - ops.log(pi + 1e-10)[None]), axis=-1)
         entropy = -0.5 * ops.sum(1.0 + z_log_var, axis=-1)
         return cross + log_ratio + entropy
@@ -249,9 +268,14 @@ class VAE(keras.Model):
             **super().get_config(),
             "encoders": {k: ser(v) for k, v in self.encoders.items()},
             "decoders": {k: ser(v) for k, v in self.decoders.items()},
-            "latent_dim": self.latent_dim, "condition_dim": self.condition_dim, "beta": self.beta,
-            "deterministic": self.deterministic, "n_components": self.n_components,
-            "kl_warmup_epochs": self.kl_warmup_epochs, "seed": self.seed, "likelihood": self.likelihood,
+            "latent_dim": self.latent_dim,
+            "condition_dim": self.condition_dim,
+            "beta": self.beta,
+            "deterministic": self.deterministic,
+            "n_components": self.n_components,
+            "kl_warmup_epochs": self.kl_warmup_epochs,
+            "seed": self.seed,
+            "likelihood": self.likelihood,
             "subsampled_elbo": self.subsampled_elbo,
         }
 
