@@ -84,7 +84,16 @@ def test_quick_run_writes_every_promised_file(quick_run):
 def test_every_metric_cell_is_a_number_or_nan_with_a_reason(quick_run):
     _, run_dir = quick_run
     m = pd.read_csv(run_dir / "metrics.csv", keep_default_na=False, na_values=[""])
-    assert set(m["clusterer"]) == {"kmeans", "agglomerative", "dbscan", "gmm", "hdbscan"}
+    assert set(m["clusterer"]) == {
+        "kmeans",
+        "agglomerative",
+        "dbscan",
+        "gmm",
+        "hdbscan",
+        "umap_kmeans",
+        "umap_gmm",
+        "umap_hdbscan",
+    }
     metric_cols = [c for c in m.columns if re.match(r"(silhouette|calinski|davies|ari|nmi|purity|acc)", c)]
     assert len(metric_cols) == 6 + 4
     # each label judged at its own number of classes: style has 4 in the small corpus, language 3 (de, it, none)

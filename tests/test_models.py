@@ -246,3 +246,24 @@ def test_multimodal_both_experts_matter_on_real_songs(shared_data):
     no_lyrics = m.encode(X, lyrics=L, lyrics_mask=np.zeros(len(X), bool))
     assert np.abs(joint - no_lyrics).mean() > 0.1  # the lyrics expert moves the latent
     np.testing.assert_allclose(no_lyrics, experts["audio"], atol=1e-5)  # without lyrics only the audio expert speaks
+
+
+def test_idec_refines_the_autoencoder_latent_towards_clusters(tmp_path):
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import adjusted_rand_score
+
+    from musiclust.models.idec import target_distribution
+
+    q = np.array([[0.9, 0.1], [0.6, 0.4], [0.2, 0.8]])
+    p = target_distribution(q)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+    assert p[0, 0] > q[0, 0] and p[2, 1] > q[2, 1]  # DEC's target sharpens confident assignments
+    X, y = blobs(k=3)
+    m = LatentModel("idec", seed=0, **FAST).fit(X)
+    assert np.asarray(m.cluster_centers_).shape == (3, 4)
+    assert m.history_["idec_kl"] and m.history_["idec_changed"][0] == 0.0
+    Z = m.encode(X)
+    assert adjusted_rand_score(y, KMeans(3, n_init=10, random_state=0).fit_predict(Z)) > 0.9
+    again = LatentModel.load(m.save(tmp_path / "idec"))
+    np.testing.assert_allclose(again.encode(X), Z, rtol=1e-5, atol=1e-6)
+    assert np.allclose(again.cluster_centers_, m.cluster_centers_)

@@ -93,7 +93,11 @@ def experiment_parser() -> argparse.ArgumentParser:
         help="representations to compare (default: all: raw pca lyrics audio_lyrics ae vae beta_vae cvae "
         "convvae multimodal gmmvae; those the data cannot support are skipped with the reason)",
     )
-    p.add_argument("--clusterers", nargs="+", help="clusterers (default: all: kmeans agglomerative dbscan gmm hdbscan)")
+    p.add_argument(
+        "--clusterers",
+        nargs="+",
+        help="clusterers (default: all: kmeans agglomerative dbscan gmm hdbscan umap_kmeans umap_gmm umap_hdbscan)",
+    )
     p.add_argument("--seeds", nargs="+", type=int, help="random seeds (default: 0 1 2)")
     p.add_argument(
         "--k",

@@ -53,7 +53,18 @@ class ExperimentConfig:
             "gmmvae",
         ]
     )
-    clusterers: list[str] = field(default_factory=lambda: ["kmeans", "agglomerative", "dbscan", "gmm", "hdbscan"])
+    clusterers: list[str] = field(
+        default_factory=lambda: [
+            "kmeans",
+            "agglomerative",
+            "dbscan",
+            "gmm",
+            "hdbscan",
+            "umap_kmeans",
+            "umap_gmm",
+            "umap_hdbscan",
+        ]
+    )
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
     k: int | str | None = None  # None: each label's own number of classes; "auto": label-free criteria over k_range
     k_range: list[int] = field(default_factory=lambda: [2, 16])  # inclusive bounds searched by k="auto"

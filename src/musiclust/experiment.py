@@ -21,7 +21,7 @@ import pandas as pd
 from sklearn.preprocessing import StandardScaler
 
 from . import __version__
-from .clustering import CLUSTERERS
+from .clustering import CLUSTERERS, UMAP_PARAMS
 from .config import ExperimentConfig
 from .datasets import LOADERS, load_dataset
 from .datasets.base import pairing_line
@@ -441,6 +441,7 @@ def run(config: ExperimentConfig, progress: bool = True) -> Path:
             "representations_skipped": skipped_reps,
             "mixture_prior": model_notes["gmmvae"] if any(n == "gmmvae" for n, _ in reps) else None,
             "reference_space": reference_space,
+            "umap_clusterers": {"params": UMAP_PARAMS, "random_state": "the clustering seed"},
         },
         "dataset": {"name": dataset.name, "description": dataset.description},
         "versions": library_versions(),

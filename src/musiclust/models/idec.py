@@ -50,7 +50,9 @@ def refine(
     km = KMeans(n_clusters, n_init=10, random_state=seed).fit(Z)
     centres = tf.Variable(km.cluster_centers_.astype(np.float32), name="idec_centres")
     optimizer = keras.optimizers.Adam(learning_rate)
-    weights = encoder.trainable_weights + decoder.trainable_weights + [centres]
+    # the deterministic autoencoder never uses its variance head: leave it out (it would get no gradient)
+    weights = [w for w in encoder.trainable_weights if "z_log_var" not in w.path]
+    weights += decoder.trainable_weights + [centres]
     rng = np.random.default_rng(seed)
     previous = km.labels_
     history: dict[str, list] = {"idec_reconstruction": [], "idec_kl": [], "idec_changed": []}
