@@ -44,6 +44,11 @@ def collection(small_corpus, tmp_path_factory) -> Path:
     return root
 
 
+def _folder(data_path: str, metadata: str, *args: str) -> list[str]:
+    """Command-line arguments of a ``folder`` run on ``data_path`` with its ``metadata`` table."""
+    return ["--dataset", "folder", "--data-path", data_path, "--metadata", metadata, *args]
+
+
 def _run(args, capsys):
     code = run_experiments_main(args)
     out = capsys.readouterr()
@@ -63,17 +68,7 @@ def test_blank_label_cells_leave_those_tracks_out_of_that_label_only(collection,
     meta.to_csv(tmp_path / "meta.csv", index=False)
     out = tmp_path / "out"
     code, _, err = _run(
-        [
-            "--dataset",
-            "folder",
-            "--data-path",
-            str(collection),
-            "--metadata",
-            str(tmp_path / "meta.csv"),
-            "--output-dir",
-            str(out),
-            *FAST,
-        ],
+        _folder(str(collection), str(tmp_path / "meta.csv"), "--output-dir", str(out), *FAST),
         capsys,
     )
     assert code == 0, err
@@ -91,19 +86,9 @@ def test_blank_label_cells_leave_those_tracks_out_of_that_label_only(collection,
 def test_an_early_error_leaves_no_run_folder(collection, tmp_path, capsys):
     out = tmp_path / "out"
     code, _, err = _run(
-        [
-            "--dataset",
-            "folder",
-            "--data-path",
-            str(collection),
-            "--metadata",
-            str(collection / "meta.csv"),
-            "--label-column",
-            "mood",
-            "--output-dir",
-            str(out),
-            *FAST,
-        ],
+        _folder(
+            str(collection), str(collection / "meta.csv"), "--label-column", "mood", "--output-dir", str(out), *FAST
+        ),
         capsys,
     )
     assert code == 2 and err.count("\n") == 1 and "no label column 'mood'" in err
@@ -118,12 +103,8 @@ def test_single_class_labels_are_skipped_with_a_reason(collection, tmp_path, cap
     meta.to_csv(tmp_path / "meta.csv", index=False)
     out = tmp_path / "out"
     code, _, err = _run(
-        [
-            "--dataset",
-            "folder",
-            "--data-path",
+        _folder(
             str(collection),
-            "--metadata",
             str(tmp_path / "meta.csv"),
             "--label-column",
             "genre",
@@ -134,7 +115,7 @@ def test_single_class_labels_are_skipped_with_a_reason(collection, tmp_path, cap
             "--output-dir",
             str(out),
             *FAST,
-        ],
+        ),
         capsys,
     )
     assert code == 0, err
@@ -149,19 +130,15 @@ def test_single_class_labels_are_skipped_with_a_reason(collection, tmp_path, cap
     assert (run_dir / "report.pdf").stat().st_size > 10_000  # typeset even without figures (--no-plots)
     # a single-class primary label and nothing else: one line, no run folder
     code, _, err = _run(
-        [
-            "--dataset",
-            "folder",
-            "--data-path",
+        _folder(
             str(collection),
-            "--metadata",
             str(tmp_path / "meta.csv"),
             "--label-column",
             "mood",
             "--output-dir",
             str(tmp_path / "out2"),
             *FAST,
-        ],
+        ),
         capsys,
     )
     assert code == 2 and err.count("\n") == 1 and "no label column has two classes" in err
@@ -273,17 +250,7 @@ def test_unusable_output_dir_fails_before_any_work(where, collection, tmp_path, 
     else:
         target = Path("/proc/self/musiclust-results")  # not writable even for root
     code, out, err = _run(
-        [
-            "--dataset",
-            "folder",
-            "--data-path",
-            str(collection),
-            "--metadata",
-            str(collection / "meta.csv"),
-            "--output-dir",
-            str(target),
-            *FAST,
-        ],
+        _folder(str(collection), str(collection / "meta.csv"), "--output-dir", str(target), *FAST),
         capsys,
     )
     assert code == 2 and err.count("\n") == 1 and "--output-dir" in err
@@ -381,17 +348,7 @@ def test_random_bytes_named_wav_are_skipped_as_not_audio(collection, tmp_path, c
     extra = meta.iloc[[0]].assign(file="songs/junk.wav")
     pd.concat([meta, extra], ignore_index=True).to_csv(folder / "meta.csv", index=False)
     code, _, err = _run(
-        [
-            "--dataset",
-            "folder",
-            "--data-path",
-            str(folder),
-            "--metadata",
-            str(folder / "meta.csv"),
-            "--output-dir",
-            str(tmp_path / "out"),
-            *FAST,
-        ],
+        _folder(str(folder), str(folder / "meta.csv"), "--output-dir", str(tmp_path / "out"), *FAST),
         capsys,
     )
     assert code == 0, err

@@ -228,8 +228,14 @@ def _fit_model_representation(
     }
 
 
-def _representations(config, inputs, run_dir, progress, extra_model_params=None) -> tuple[dict, list[dict]]:
-    """Every applicable (representation, seed): ``{(name, seed): result}``, and the skipped entries with reasons."""
+def _representations(
+    config, inputs, run_dir, progress, extra_model_params=None, while_training=None
+) -> tuple[dict, list[dict], object]:
+    """Every applicable (representation, seed): ``{(name, seed): result}``, the skipped entries with reasons, and what
+    ``while_training(direct_results)`` returned: it runs in a thread of this (otherwise idle) process while the worker
+    processes train the models, so the direct representations are clustered in the meantime."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from joblib import Parallel, delayed
     from tqdm.auto import tqdm
 
@@ -265,6 +271,8 @@ def _representations(config, inputs, run_dir, progress, extra_model_params=None)
                     "model_path": None,
                     "seconds": time.perf_counter() - t0,
                 }
+    pool = ThreadPoolExecutor(max_workers=1) if while_training else None
+    pending = pool.submit(while_training, dict(results)) if pool else None
     if jobs:
         # Longest first (convolutional, multimodal, mixture prior), so two workers finish close together.
         cost = {"convvae": 0, "multimodal": 1, "gmmvae": 2, "ae": 3, "cvae": 4}
@@ -284,9 +292,12 @@ def _representations(config, inputs, run_dir, progress, extra_model_params=None)
                 skipped.append({"item": f"representation {key[0]} seed {key[1]}", "reason": res["error"]})
             else:
                 results[key] = res
+    side = pending.result() if pending else None
+    if pool:
+        pool.shutdown()
     order = {name: i for i, name in enumerate(config.representations)}
     results = dict(sorted(results.items(), key=lambda kv: (order[kv[0][0]], kv[0][1])))
-    return results, skipped
+    return results, skipped, side
 
 
 # --- the run ------------------------------------------------------------------------------------------------------
@@ -325,7 +336,7 @@ def _features(dataset, config, progress) -> tuple:
     )
 
 
-def _say(message: str, progress: bool = True) -> None:
+def _say(message: str) -> None:
     """A line for the person running the study (pairing counts, dropped columns, skipped labels): always shown,
     unlike progress bars."""
     print(message, flush=True)
@@ -359,16 +370,16 @@ def run(config: ExperimentConfig, progress: bool = True) -> Path:
     )
     dataset = ensure_language(dataset)
     if "pairing" in dataset.info:
-        _say(pairing_line(dataset.info["pairing"]), progress)
+        _say(pairing_line(dataset.info["pairing"]))
     for d in dataset.info.get("feature_selection", {}).get("dropped", []):
-        _say(f"feature column '{d['column']}' not used: {d['reason']}", progress)
+        _say(f"feature column '{d['column']}' not used: {d['reason']}")
     log.info("%s", dataset.summary())
     timing: dict = {"dataset": round(time.perf_counter() - t_start, 2)}
     t = time.perf_counter()
     dataset, X, logmel, feature_set, n_cached, feature_notes, reference_space = _features(dataset, config, progress)
     targets, skipped_labels, k_info = resolve_targets(dataset, config.k, X, config.seeds[0], config.k_range)
     for s_ in skipped_labels:
-        _say(f"label '{s_['label']}' not evaluated: {s_['reason']}", progress)
+        _say(f"label '{s_['label']}' not evaluated: {s_['reason']}")
     inputs, input_info = _prepare_inputs(
         dataset, X, config, logmel, main="lyrics" if feature_set == "lyrics" else "audio"
     )
@@ -380,14 +391,29 @@ def run(config: ExperimentConfig, progress: bool = True) -> Path:
     t = time.perf_counter()
     primary = targets[0]
     mixture_k = {"n_components": primary.k}  # VaDE's prior: one component per class of the primary label
-    reps, skipped_reps = _representations(config, inputs, run_dir, progress, extra_model_params=mixture_k)
-    timing["representations"] = round(time.perf_counter() - t, 2)
-    t = time.perf_counter()
     model_notes = {
         "gmmvae": f"mixture prior with {primary.k} components (the number of classes of "
-        f"'{primary.label}', the primary label)"
+        f"'{primary.label}', the primary label)",
+        "idec": f"DEC refinement with {primary.k} clusters (the number of classes of '{primary.label}')",
     }
-    metrics, assignments = score(config, dataset, reps, targets, X, inputs.condition_column, model_notes)
+
+    def score_these(these: dict):
+        return score(config, dataset, these, targets, X, inputs.condition_column, model_notes)
+
+    # the direct representations (raw, pca, lyrics, audio_lyrics) are scored while the models train
+    reps, skipped_reps, (direct_metrics, direct_assignments) = _representations(
+        config, inputs, run_dir, progress, extra_model_params=mixture_k, while_training=score_these
+    )
+    timing["representations"] = round(time.perf_counter() - t, 2)
+    t = time.perf_counter()
+    trained = {key: rep for key, rep in reps.items() if key[0] in MODEL_REPRESENTATIONS}
+    model_metrics, assignments = score_these(trained) if trained else (direct_metrics.iloc[:0], {})
+    order = {name: i for i, name in enumerate(config.representations)}
+    metrics = pd.concat([direct_metrics, model_metrics], ignore_index=True)
+    metrics = metrics.iloc[np.argsort(metrics["representation"].map(order).to_numpy(), kind="stable")]
+    metrics = metrics.reset_index(drop=True)
+    assignments = {**direct_assignments, **assignments}
+    assignments = dict(sorted(assignments.items(), key=lambda kv: order[kv[0][0]]))
     timing["clustering_and_metrics"] = round(time.perf_counter() - t, 2)
     metrics.to_csv(run_dir / METRICS_CSV, index=False)
     summary = summarize(metrics)
