@@ -364,6 +364,8 @@ def test_cpp_log_lines_are_filtered_and_python_warnings_kept():
     text = (
         "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
         "I0000 00:00:1795757239.958362    6778 cudart_stub.cc:31] Could not find cuda drivers on your machine.\n"
+        "To enable the following instructions: AVX2 FMA, in other operations, rebuild TensorFlow with the "
+        "appropriate compiler flags.\n"
         "E0000 00:00:1712345678.123456   12345 cuda_driver.cc:152] failed call to cuInit: UNKNOWN ERROR (303)\n"
         "2024-03-01 10:00:00.000000: E external/local_xla/xla/stream_executor/cuda/cuda_driver.cc:282] failed "
         "call to cuInit: UNKNOWN ERROR (303)\n"
@@ -385,16 +387,18 @@ def test_a_normal_run_prints_no_tensorflow_cpp_lines(collection, tmp_path):
             str(collection),
             "--metadata",
             str(collection / "meta.csv"),
+            # two models train in two worker processes; UMAP (which imports TensorFlow) runs in the main one
             "--models",
             "raw",
             "ae",
+            "vae",
             "--clusterers",
             "kmeans",
+            "umap_kmeans",
             "--seeds",
             "0",
             "--epochs",
             "2",
-            "--no-plots",
             "--no-cache",
             "--output-dir",
             str(tmp_path / "out"),

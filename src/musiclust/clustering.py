@@ -89,7 +89,9 @@ def umap_embedding(Z: np.ndarray, seed: int) -> np.ndarray:
     Z = np.ascontiguousarray(Z, dtype=np.float64)
     key = (hashlib.sha1(Z.tobytes()).hexdigest(), Z.shape, seed)
     if key not in _UMAP_CACHE:
-        import umap
+        from .logs import import_umap
+
+        umap = import_umap()
 
         n = len(Z)
         params = dict(

@@ -24,7 +24,8 @@ def quiet_tensorflow() -> None:
 _CPP_LINE = re.compile(
     r"^(?:[IWEF]\d{4} \d\d:\d\d:[\d.]+\s+\d+ \S+:\d+\]"
     r"|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] \S+:\d+\]"
-    r"|WARNING: All log messages before absl::InitializeLog\(\) is called)"
+    r"|WARNING: All log messages before absl::InitializeLog\(\) is called"
+    r"|To enable the following instructions: .*rebuild TensorFlow with the appropriate compiler)"
 )
 
 
@@ -64,3 +65,12 @@ def import_tensorflow():
     if kept:
         print("\n".join(kept), file=sys.stderr)
     return tf
+
+
+def import_umap():
+    """``import umap`` -- which imports TensorFlow when it is installed (for its parametric variant), so TensorFlow is
+    imported first through `import_tensorflow`, with its start-up lines held back."""
+    import_tensorflow()
+    import umap
+
+    return umap

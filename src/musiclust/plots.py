@@ -27,7 +27,9 @@ def embed_2d(Z: np.ndarray, method: str, seed: int) -> np.ndarray:
     if method == "umap":
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # umap warns that a fixed random_state disables parallelism
-            import umap
+            from .logs import import_umap
+
+            umap = import_umap()
 
             return umap.UMAP(n_components=2, n_neighbors=max(2, min(15, n - 1)), random_state=seed).fit_transform(Z)
     raise ValueError(f"unknown embedding method {method!r}")
