@@ -2,8 +2,8 @@
 
     python docs/make_screenshots.py results/<run-id>
 
-The explorer is opened in headless Chromium (Debian's chromium + chromium-driver, driven by selenium) with one track
-clicked; the report's first page is rendered by Typst straight from report/report.typ. Both are scaled down to small
+The explorer is opened in headless Chromium (Debian's chromium + chromium-driver, driven by selenium); the report's
+first page is rendered by Typst straight from report/report.typ. Both are scaled down to small
 PNGs for the repository.
 """
 
@@ -21,7 +21,7 @@ def shrink(path: Path, width: int) -> None:
 
     img = Image.open(path)
     img.thumbnail((width, width * 4))
-    img.convert("P", palette=Image.ADAPTIVE, colors=128).save(path, optimize=True)
+    img.convert("P", palette=Image.ADAPTIVE, colors=256).save(path, optimize=True)
 
 
 def explorer(run: Path, out: Path) -> None:
@@ -45,8 +45,6 @@ def explorer(run: Path, out: Path) -> None:
     try:
         driver.get((run / "explorer.html").as_uri())
         time.sleep(2)
-        driver.execute_script("Bokeh.documents[0].get_model_by_name('tracks').selected.indices = [3];")
-        time.sleep(0.5)
         driver.save_screenshot(str(out))
     finally:
         driver.quit()

@@ -131,7 +131,12 @@ REPRESENTATIONS: dict[str, RepresentationSpec] = {
         RepresentationSpec("vae", "VAE (Kingma & Welling 2014)", _model("vae")),
         RepresentationSpec("beta_vae", "Beta-VAE, beta = 4 (Higgins et al. 2017)", _model("beta_vae")),
         RepresentationSpec("cvae", "conditional VAE (Sohn et al. 2015)", _model("cvae"), ("audio", "condition")),
-        RepresentationSpec("convvae", "convolutional VAE on log-mel patches", _model("convvae"), ("logmel",)),
+        RepresentationSpec(
+            "convvae",
+            "convolutional VAE on 3-s log-mel crops, a track = the mean of its crops' latents",
+            _model("convvae"),
+            ("logmel",),
+        ),
         RepresentationSpec(
             "multimodal",
             "audio+lyrics VAE: product of experts trained with the sub-sampled ELBO and "
