@@ -15,7 +15,6 @@ import pytest
 from musiclust.cli import run_experiments_main
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
-DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +135,6 @@ def test_explorer_in_a_real_browser(explorer_run, browser):
     assert (explorer_run / state[0]).resolve() == expected  # that track's audio, by a path relative to the run
     assert state[1] is False and later > state[2]  # it plays: not paused, time advancing
     assert browser.execute_script("return document.getElementById('now-playing').textContent").strip()
-    DOCS.mkdir(exist_ok=True)
     shot = explorer_run / "explorer.png"
     browser.save_screenshot(str(shot))
     assert shot.stat().st_size > 10_000
