@@ -366,3 +366,25 @@ def test_config_file_with_overrides_round_trips(small_corpus, tmp_path, capsys):
     bad.write_text('{"sedes": [1]}')
     code, _, err = _run(["--config", str(bad)], capsys)
     assert code == 2 and "unknown config key" in err
+
+
+def test_report_tex_compiles_with_pdflatex_and_bibtex_as_overleaf_does(quick_run, tmp_path):
+    import shutil
+
+    if not (shutil.which("pdflatex") and shutil.which("bibtex")):
+        pytest.skip("no TeX installation here (Overleaf has one; the PDF itself comes from Typst)")
+    _, run_dir = quick_run
+    work = tmp_path / "report"
+    shutil.copytree(run_dir / "report", work)
+    for cmd in (
+        ["pdflatex", "-interaction=nonstopmode", "report.tex"],
+        ["bibtex", "report"],
+        ["pdflatex", "-interaction=nonstopmode", "report.tex"],
+        ["pdflatex", "-interaction=nonstopmode", "report.tex"],
+    ):
+        subprocess.run(cmd, cwd=work, capture_output=True, timeout=300)
+    log = (work / "report.log").read_text(errors="replace")
+    assert (work / "report.pdf").stat().st_size > 10_000
+    assert not [ln for ln in log.splitlines() if ln.startswith("! ")]  # no LaTeX error
+    assert "undefined references" not in log and "Citation" not in log  # every \\citep resolved
+    assert (work / "report.bbl").read_text().count("\\bibitem") >= 5  # the citations resolved through BibTeX

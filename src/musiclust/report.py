@@ -367,6 +367,7 @@ def write_report(run_dir: str | Path) -> dict[str, Path]:
             [
                 "--standalone",
                 "--natbib",
+                "--number-sections",
                 "--columns=200",
                 "-V",
                 "documentclass=article",
