@@ -386,5 +386,5 @@ def test_report_tex_compiles_with_pdflatex_and_bibtex_as_overleaf_does(quick_run
     log = (work / "report.log").read_text(errors="replace")
     assert (work / "report.pdf").stat().st_size > 10_000
     assert not [ln for ln in log.splitlines() if ln.startswith("! ")]  # no LaTeX error
-    assert "undefined references" not in log and "Citation" not in log  # every \\citep resolved
+    assert "undefined references" not in log and "Citation" not in log  # every citation resolved
     assert (work / "report.bbl").read_text().count("\\bibitem") >= 5  # the citations resolved through BibTeX
