@@ -64,6 +64,7 @@ def gtzan_set():
 def audio_set(dataset, primary: str, extra: list[str]):
     from sklearn.preprocessing import StandardScaler
 
+    from musiclust.config import ExperimentConfig
     from musiclust.features import build_features_many
     from musiclust.features.text import lyrics_features
     from musiclust.representations import Inputs
@@ -80,19 +81,9 @@ def audio_set(dataset, primary: str, extra: list[str]):
     return {
         "inputs": inputs,
         "labels": labels,
-        "representations": [
-            "raw",
-            "pca",
-            "lyrics",
-            "audio_lyrics",
-            "ae",
-            "vae",
-            "beta_vae",
-            "gmmvae",
-            "idec",
-            "convvae",
-            "multimodal",
-        ],
+        # the default study's representations, less the CVAE (its condition, language, is one of the labels scored
+        # here), plus IDEC
+        "representations": [r for r in ExperimentConfig().representations if r != "cvae"] + ["idec"],
     }
 
 
