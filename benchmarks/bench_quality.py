@@ -11,7 +11,7 @@ The sets (read from ../shared/data when present; a missing set is skipped and sa
 
 Every setting is fixed in advance from the toolkit's defaults (`ExperimentConfig`) and none is tuned on the labels:
 latent 16, hidden (256, 128), Adam 1e-3, batch 32, at most 40 epochs with early stopping on a 10% validation split
-(label-free) counted from the end of a 10-epoch KL warm-up, beta 4 for beta_vae, the ConvVAE's 8 epochs of 10 crops
+(label-free) counted from the end of a 10-epoch KL warm-up, beta 4 for beta_vae, the ConvVAE's 16 epochs of 10 crops
 per clip, IDEC's at most 30 epochs of DEC refinement with gamma 0.1; the GTZAN table's heavy-tailed ``*_var``
 columns (and ``rms_mean``) are log-transformed (a label-free choice) and ``length`` is dropped. Each label is clustered
 at its own number of classes -- the only use of the labels besides scoring -- and the VaDE prior (and IDEC) get the

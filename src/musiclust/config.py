@@ -71,7 +71,7 @@ class ExperimentConfig:
     latent_dim: int = 16  # PCA components / model latent size
     condition_column: str = "language"  # what the CVAE is conditioned on (never the evaluated label, or it says so)
     epochs: int = 40  # maximum epochs; early stopping on the validation loss usually ends training sooner
-    conv_epochs: int = 8  # ConvVAE epochs: each sees 10 random 3-s crops of every clip (10x a dense epoch's data)
+    conv_epochs: int = 16  # ConvVAE epochs: each sees 10 random 3-s crops of every clip (10x a dense epoch's data)
     batch_size: int = 32
     learning_rate: float = 1e-3
     patience: int = 10  # early-stopping patience (epochs without validation improvement)

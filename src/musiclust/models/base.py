@@ -27,6 +27,7 @@ STATE_ATTRS = (
 
 # Log-mel stacks up to this size are trained from memory; larger ones stream from their memory map batch by batch.
 IN_MEMORY_BYTES = 512 * 2**20
+CONV_DOWNSAMPLING = 4  # frames per ConvVAE latent step: two stride-2 convolutions (networks.conv_encoder)
 
 
 @dataclass(frozen=True)
@@ -54,8 +55,8 @@ MODELS: dict[str, ModelSpec] = {
         ModelSpec("cvae", "conditional VAE (Sohn et al. 2015), condition fed to encoder and decoder", conditional=True),
         ModelSpec(
             "convvae",
-            "convolutional VAE on 3-s log-mel crops (128 bands x 128 frames), calibrated decoder "
-            "(Rybkin et al. 2021); a track is the mean of its crops' latents",
+            "convolutional VAE on 3-s log-mel crops (128 bands x 128 frames) with a latent vector per 93 ms, "
+            "calibrated decoder (Rybkin et al. 2021); a track is the mean of its crops' latents",
             conv=True,
             likelihood="calibrated",
         ),
@@ -246,7 +247,7 @@ class LatentModel:
         return VAE(
             enc,
             dec,
-            self.latent_dim,
+            self.latent_dim * self.latent_steps_ if spec.conv else self.latent_dim,
             condition_dim=cond_dim,
             beta=beta,
             deterministic=spec.deterministic,
@@ -332,7 +333,7 @@ class LatentModel:
             )
         self.input_shape_ = tuple(inputs["audio"].shape[1:])
         if self.spec.conv:
-            self.crop_ = min(self.crop_frames, self.input_shape_[1])
+            self.crop_ = _crop_length(self.crop_frames, self.input_shape_[1])
             self.patch_mean_, self.patch_std_ = _streaming_mean_std(inputs["audio"])
         if self.spec.multimodal:
             self.lyrics_dim_ = inputs["lyrics"].shape[1]
@@ -405,10 +406,22 @@ class LatentModel:
             out.append(np.asarray(z_mean))
         return np.concatenate(out).astype(np.float64)
 
+    @property
+    def latent_steps_(self) -> int:
+        """ConvVAE: latent steps per crop (the encoder halves the frame rate twice, see `networks.conv_encoder`)."""
+        return self.crop_ // CONV_DOWNSAMPLING
+
+    def _crop_latents(self, crops) -> np.ndarray:
+        """ConvVAE: latent-mean sequences of crops ``(m, n_mels, crop_)`` -> ``(m, steps, latent_dim)``."""
+        crops = ((np.asarray(crops, dtype=np.float32) - self.patch_mean_) / self.patch_std_).astype(np.float32)
+        z_mean, _ = self.model_.encode_distribution({"audio": crops})
+        return np.asarray(z_mean).reshape(len(crops), self.latent_steps_, self.latent_dim)
+
     def _encode_clips(self, clips, tracks_per_batch: int = 16) -> np.ndarray:
-        """ConvVAE: a track's latent is the mean of the latent means of its non-overlapping crops (``crop_`` frames
-        each, from the start; a 30-s clip has 10) that lie in its real audio, not in the padding of a short clip
-        (at least the first crop counts), ``(n, latent_dim)``."""
+        """ConvVAE: a crop's latent is the mean over its steps of the latent means (one per 93 ms); a track's latent is
+        the mean of the latents of its non-overlapping crops (``crop_`` frames each, from the start; a 30-s clip has
+        10) that lie in its real audio, not in the padding of a short clip (at least the first crop counts),
+        ``(n, latent_dim)``."""
         from .data import valid_frames
 
         n_frames = clips.shape[2]
@@ -417,9 +430,7 @@ class LatentModel:
         for start in range(0, len(clips), tracks_per_batch):
             part = np.asarray(clips[start : start + tracks_per_batch], dtype=np.float32)
             crops = np.concatenate([part[:, :, o : o + self.crop_] for o in offsets])  # (w * b, mels, crop)
-            crops = ((crops - self.patch_mean_) / self.patch_std_).astype(np.float32)
-            z_mean, _ = self.model_.encode_distribution({"audio": crops})
-            z = np.asarray(z_mean).reshape(len(offsets), len(part), -1)
+            z = self._crop_latents(crops).mean(axis=1).reshape(len(offsets), len(part), -1)
             inside = offsets[:, None] + self.crop_ <= valid_frames(part)[None, :]  # (w, b)
             inside[0] = True
             out.append((z * inside[..., None]).sum(axis=0) / inside.sum(axis=0)[:, None])
@@ -447,9 +458,11 @@ class LatentModel:
         return self._encode_inputs(self._inputs(X, condition, lyrics, lyrics_mask))
 
     def decode(self, Z, condition=None) -> dict[str, np.ndarray]:
-        """Reconstructions per modality from latent points ``Z`` ``(n, latent_dim)``."""
+        """Reconstructions per modality from latent points ``Z`` ``(n, latent_dim)`` (ConvVAE: latent sequences
+        ``(n, steps * latent_dim)``, one ``latent_dim`` vector per 4 frames of a crop)."""
         self._check_fitted()
-        Z = _check_matrix(Z, "Z", self.latent_dim).astype(np.float32)
+        width = self.latent_dim * self.latent_steps_ if self.spec.conv else self.latent_dim
+        Z = _check_matrix(Z, "Z", width).astype(np.float32)
         cond = None
         if self.spec.conditional:
             cond = self._inputs(
@@ -465,7 +478,14 @@ class LatentModel:
         return outs
 
     def reconstruct(self, X, condition=None, lyrics=None, lyrics_mask=None) -> np.ndarray:
-        """Audio reconstructions, same shape as ``X`` (ConvVAE: ``X`` holds crops of ``crop_frames`` frames)."""
+        """Audio reconstructions, same shape as ``X`` (ConvVAE: ``X`` holds crops of ``crop_frames`` frames, each
+        decoded from its own latent sequence)."""
+        if self.spec.conv:
+            self._check_fitted()
+            X = self._inputs(X, condition)["audio"]
+            if X.shape[2] != self.crop_:
+                raise MusiclustError(f"reconstruct() takes crops of {self.crop_} frames, not {X.shape[2]}")
+            return self.decode(self._crop_latents(X).reshape(len(X), -1), condition)["audio"]
         Z = self.encode(X, condition, lyrics, lyrics_mask)
         return self.decode(Z, condition)["audio"]
 
@@ -509,8 +529,16 @@ class LatentModel:
             if attr in state:
                 setattr(self, attr, state[attr])
         if self.spec.conv:
-            self.crop_ = min(self.crop_frames, self.input_shape_[1])
+            self.crop_ = _crop_length(self.crop_frames, self.input_shape_[1])
         return self
+
+
+def _crop_length(crop_frames: int, n_frames: int) -> int:
+    """Frames per ConvVAE crop: ``crop_frames`` or the whole clip if shorter, rounded down to whole latent steps."""
+    crop = min(crop_frames, n_frames) // CONV_DOWNSAMPLING * CONV_DOWNSAMPLING
+    if crop < CONV_DOWNSAMPLING:
+        raise MusiclustError(f"clips of {n_frames} frames are too short for the ConvVAE (at least {CONV_DOWNSAMPLING})")
+    return crop
 
 
 def _streaming_mean_std(X, chunk: int = 256) -> tuple[float, float]:

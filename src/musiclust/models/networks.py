@@ -45,50 +45,51 @@ def dense_decoder(
 def conv_encoder(
     shape: tuple[int, int],
     latent_dim: int,
-    filters: tuple[int, ...] = (16, 32, 64),
+    filters: tuple[int, ...] = (128, 128),
     cond_dim: int = 0,
-    pool: int = 2,
     name: str = "encoder",
 ) -> keras.Model:
-    """``x (batch, n_mels, n_frames)`` log-mel crop -> ``z_mean, z_log_var``; a ``pool`` x ``pool`` average pooling
-    (CPU budget: a 128 x 128 crop is analysed at 64 x 64, 46 ms per column), then strided 3x3 convolutions."""
+    """``x (batch, n_mels, n_frames)`` log-mel crop -> a latent *sequence*: ``z_mean, z_log_var`` each
+    ``(batch, steps * latent_dim)`` with ``steps = n_frames / 2**len(filters)`` (flattened, step-major).
+
+    Convolutions run along time with the mel bands as channels (a 1-D convolutional VAE over the spectrogram, as in
+    RAVE, Caillon & Esling 2021): each strided 3-tap layer halves the frame rate, so a 128-frame crop (3 s) becomes 32
+    latent steps of 93 ms. A latent per step, not one per crop, is what lets the decoder put onsets back where they
+    were; a single vector for 3 s of music can only hold their average (the blurred mean spectrum of a global-latent
+    ConvVAE). The condition, if any, is appended to every step.
+    """
     x, c = _inputs(shape, cond_dim, f"{name}_x")
-    h = layers.Reshape((*shape, 1))(x)
-    if pool > 1:
-        h = layers.AveragePooling2D(pool, name=f"{name}_pool")(h)
+    h = layers.Permute((2, 1), name=f"{name}_time_major")(x)  # (batch, n_frames, n_mels)
+    steps = shape[1] // 2 ** len(filters)
+    if shape[1] % 2 ** len(filters):
+        raise ValueError(f"a crop of {shape[1]} frames must be divisible by {2 ** len(filters)}")
     for i, f in enumerate(filters):
-        h = layers.Conv2D(f, 3, strides=2, padding="same", activation="relu", name=f"{name}_conv{i}")(h)
-    h = layers.Flatten()(h)
+        h = layers.Conv1D(f, 3, strides=2, padding="same", activation="relu", name=f"{name}_conv{i}")(h)
     if c is not None:
-        h = layers.Concatenate()([h, c])
-    h = layers.Dense(128, activation="relu", name=f"{name}_dense")(h)
-    z_mean = layers.Dense(latent_dim, name=f"{name}_z_mean")(h)
-    z_log_var = layers.Dense(latent_dim, name=f"{name}_z_log_var", kernel_initializer="zeros")(h)
+        h = layers.Concatenate()([h, layers.RepeatVector(steps)(c)])
+    z_mean = layers.Flatten()(layers.Conv1D(latent_dim, 1, name=f"{name}_z_mean")(h))
+    z_log_var = layers.Flatten()(layers.Conv1D(latent_dim, 1, name=f"{name}_z_log_var", kernel_initializer="zeros")(h))
     return keras.Model([x, c] if c is not None else x, [z_mean, z_log_var], name=name)
 
 
 def conv_decoder(
     shape: tuple[int, int],
     latent_dim: int,
-    filters: tuple[int, ...] = (64, 32, 16),
+    filters: tuple[int, ...] = (128, 128),
     cond_dim: int = 0,
-    pool: int = 2,
     name: str = "decoder",
 ) -> keras.Model:
-    """``z`` -> ``x_hat (batch, n_mels, n_frames)``; transposed convolutions mirroring `conv_encoder`, then
-    ``pool`` x ``pool`` upsampling back to the patch size."""
-    z, c = _inputs((latent_dim,), cond_dim, f"{name}_z")
-    h = layers.Concatenate()([z, c]) if c is not None else z
-    down = 2 ** len(filters) * pool
-    if shape[0] % down or shape[1] % down:
-        raise ValueError(f"patch shape {shape} must be divisible by {down}")
-    start = (shape[0] // down, shape[1] // down, filters[0])
-    h = layers.Dense(start[0] * start[1] * start[2], activation="relu", name=f"{name}_dense")(h)
-    h = layers.Reshape(start)(h)
+    """Latent sequence ``(batch, steps * latent_dim)`` -> ``x_hat (batch, n_mels, n_frames)``: a 3-tap convolution
+    over the steps, transposed convolutions doubling the frame rate back to ``n_frames``, and a per-frame linear map to
+    the mel bands (so a frame's spectrum, harmonics included, is drawn from its step's latent, not interpolated)."""
+    steps = shape[1] // 2 ** len(filters)
+    z, c = _inputs((steps * latent_dim,), cond_dim, f"{name}_z")
+    h = layers.Reshape((steps, latent_dim))(z)
+    if c is not None:
+        h = layers.Concatenate()([h, layers.RepeatVector(steps)(c)])
+    h = layers.Conv1D(filters[0], 3, padding="same", activation="relu", name=f"{name}_conv_in")(h)
     for i, f in enumerate(filters):
-        h = layers.Conv2DTranspose(f, 3, strides=2, padding="same", activation="relu", name=f"{name}_deconv{i}")(h)
-    h = layers.Conv2D(1, 3, padding="same", name=f"{name}_out")(h)
-    if pool > 1:
-        h = layers.UpSampling2D(pool, interpolation="bilinear", name=f"{name}_upsample")(h)
-    out = layers.Reshape(shape)(h)
+        h = layers.Conv1DTranspose(f, 3, strides=2, padding="same", activation="relu", name=f"{name}_deconv{i}")(h)
+    h = layers.Conv1D(shape[0], 1, name=f"{name}_out")(h)  # (batch, n_frames, n_mels)
+    out = layers.Permute((2, 1), name=f"{name}_mel_major")(h)
     return keras.Model([z, c] if c is not None else z, out, name=name)
