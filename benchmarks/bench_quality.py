@@ -12,9 +12,10 @@ The sets (read from ../shared/data when present; a missing set is skipped and sa
 Every setting is fixed in advance from the toolkit's defaults (`ExperimentConfig`) and none is tuned on the labels:
 latent 16, hidden (256, 128), Adam 1e-3, batch 32, at most 40 epochs with early stopping on a 10% validation split
 (label-free) counted from the end of a 10-epoch KL warm-up, beta 4 for beta_vae, the ConvVAE's 16 epochs of 10 crops
-per clip, IDEC's at most 30 epochs of DEC refinement with gamma 0.1; the GTZAN table's heavy-tailed ``*_var``
-columns (and ``rms_mean``) are log-transformed (a label-free choice) and ``length`` is dropped. Each label is clustered
-at its own number of classes -- the only use of the labels besides scoring -- and the VaDE prior (and IDEC) get the
+per clip, IDEC's at most 30 epochs of DEC refinement with gamma 0.1 (DEC: the same without the reconstruction); the
+GTZAN table's heavy-tailed ``*_var`` columns (and ``rms_mean``) are log-transformed (a label-free choice) and
+``length`` is dropped. Each label is clustered
+at its own number of classes -- the only use of the labels besides scoring -- and the VaDE prior (and DEC/IDEC) get the
 primary label's k.
 
 For each set: mean +- std over seeds of NMI/ARI/ACC for every representation x clusterer x label, then the paired
@@ -57,7 +58,7 @@ def gtzan_set():
     return {
         "inputs": Inputs(audio=X),
         "labels": {"genre": df["label"].to_numpy()},
-        "representations": ["raw", "pca", "ae", "vae", "beta_vae", "gmmvae", "idec"],
+        "representations": ["raw", "pca", "ae", "vae", "beta_vae", "gmmvae", "idec", "dec"],
     }
 
 
@@ -82,8 +83,8 @@ def audio_set(dataset, primary: str, extra: list[str]):
         "inputs": inputs,
         "labels": labels,
         # the default study's representations, less the CVAE (its condition, language, is one of the labels scored
-        # here), plus IDEC
-        "representations": [r for r in ExperimentConfig().representations if r != "cvae"] + ["idec"],
+        # here), plus DEC and IDEC
+        "representations": [r for r in ExperimentConfig().representations if r != "cvae"] + ["idec", "dec"],
     }
 
 

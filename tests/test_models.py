@@ -253,7 +253,8 @@ def test_multimodal_both_experts_matter_on_real_songs(shared_data):
     np.testing.assert_allclose(no_lyrics, experts["audio"], atol=1e-5)  # without lyrics only the audio expert speaks
 
 
-def test_idec_refines_the_autoencoder_latent_towards_clusters(tmp_path):
+@pytest.mark.parametrize("name", ["idec", "dec"])
+def test_dec_and_idec_refine_the_autoencoder_latent_towards_clusters(tmp_path, name):
     from sklearn.cluster import KMeans
     from sklearn.metrics import adjusted_rand_score
 
@@ -264,11 +265,18 @@ def test_idec_refines_the_autoencoder_latent_towards_clusters(tmp_path):
     np.testing.assert_allclose(p.sum(axis=1), 1.0)
     assert p[0, 0] > q[0, 0] and p[2, 1] > q[2, 1]  # DEC's target sharpens confident assignments
     X, y = blobs(k=3)
-    m = LatentModel("idec", seed=0, **FAST).fit(X)
+    m = LatentModel(name, seed=0, **FAST).fit(X)
     assert np.asarray(m.cluster_centers_).shape == (3, 4)
+    # both start from the same autoencoder (same seed: same pretraining); DEC leaves its decoder alone, IDEC trains it
+    ae = LatentModel("ae", seed=0, **FAST).fit(X)
+    same = [
+        np.allclose(a, b)
+        for a, b in zip(ae.model_.decoders["audio"].get_weights(), m.model_.decoders["audio"].get_weights())
+    ]
+    assert all(same) if name == "dec" else not all(same)
     assert m.history_["idec_kl"] and m.history_["idec_changed"][0] == 0.0
     Z = m.encode(X)
     assert adjusted_rand_score(y, KMeans(3, n_init=10, random_state=0).fit_predict(Z)) > 0.9
-    again = LatentModel.load(m.save(tmp_path / "idec"))
+    again = LatentModel.load(m.save(tmp_path / name))
     np.testing.assert_allclose(again.encode(X), Z, rtol=1e-5, atol=1e-6)
     assert np.allclose(again.cluster_centers_, m.cluster_centers_)

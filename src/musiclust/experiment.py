@@ -395,6 +395,7 @@ def run(config: ExperimentConfig, progress: bool = True) -> Path:
         "gmmvae": f"mixture prior with {primary.k} components (the number of classes of "
         f"'{primary.label}', the primary label)",
         "idec": f"DEC refinement with {primary.k} clusters (the number of classes of '{primary.label}')",
+        "dec": f"DEC refinement with {primary.k} clusters (the number of classes of '{primary.label}')",
     }
 
     def score_these(these: dict):

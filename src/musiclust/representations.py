@@ -149,10 +149,13 @@ REPRESENTATIONS: dict[str, RepresentationSpec] = {
         RepresentationSpec(
             "idec", "autoencoder refined by DEC's clustering loss (IDEC, Guo et al. 2017)", _model("idec")
         ),
+        RepresentationSpec(
+            "dec", "autoencoder encoder refined by DEC's clustering loss alone (DEC, Xie et al. 2016)", _model("dec")
+        ),
     )
 }
 
-MODEL_REPRESENTATIONS = ("ae", "vae", "beta_vae", "cvae", "convvae", "multimodal", "gmmvae", "idec")
+MODEL_REPRESENTATIONS = ("ae", "vae", "beta_vae", "cvae", "convvae", "multimodal", "gmmvae", "idec", "dec")
 
 
 def missing_requirements(name: str, inputs: Inputs) -> str | None:

@@ -43,7 +43,8 @@ class ModelSpec:
     mixture_prior: bool = False
     conv: bool = False
     likelihood: str = "unit"  # "calibrated": sigma-VAE decoder variances (Rybkin et al. 2021), see models.vae
-    dec_refine: bool = False  # IDEC: after training, refine the latent with DEC's clustering loss (models.idec)
+    dec_refine: bool = False  # DEC/IDEC: after training, refine the latent with DEC's clustering loss (models.idec)
+    dec_keeps_reconstruction: bool = True  # IDEC (True) keeps the decoder's loss; DEC (False) drops the decoder
 
 
 MODELS: dict[str, ModelSpec] = {
@@ -68,6 +69,13 @@ MODELS: dict[str, ModelSpec] = {
             likelihood="calibrated",
         ),
         ModelSpec("gmmvae", "VAE with a Gaussian-mixture prior (VaDE, Jiang et al. 2017)", mixture_prior=True),
+        ModelSpec(
+            "dec",
+            "autoencoder latent refined by DEC's clustering loss alone, decoder dropped (DEC, Xie et al. 2016)",
+            deterministic=True,
+            dec_refine=True,
+            dec_keeps_reconstruction=False,
+        ),
         ModelSpec(
             "idec",
             "autoencoder latent refined by DEC's clustering loss with its reconstruction kept (IDEC, Guo et al. 2017)",
@@ -346,7 +354,10 @@ class LatentModel:
             from sklearn.mixture import GaussianMixture
 
             self.model_.deterministic = True
-            h = self._train(inputs, self.pretrain_epochs, [])
+            # pretrained to convergence on the validation split, as VaDE's (and DEC's) autoencoders are; stopping
+            # early keeps the weights of the best epoch
+            stop = keras.callbacks.EarlyStopping(monitor=monitor, patience=self.patience, restore_best_weights=True)
+            h = self._train(inputs, self.pretrain_epochs, [stop])
             history.update({f"pretrain_{k}": v for k, v in h.history.items()})
             Z = self._encode_inputs(inputs)
             gmm = GaussianMixture(
@@ -380,6 +391,7 @@ class LatentModel:
                 self.n_components,
                 self.seed,
                 batch_size=self.batch_size,
+                keep_reconstruction=self.spec.dec_keeps_reconstruction,
             )
             self.cluster_centers_ = centres.tolist()
             history.update(h_idec)

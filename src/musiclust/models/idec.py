@@ -5,7 +5,8 @@ one degree of freedom), a sharpened target p_ij = (q_ij^2 / f_j) / sum_j' (q_ij'
 the loss KL(P || Q). IDEC (Guo et al. 2017, Eq. 4) adds the reconstruction error, L = L_r + gamma * KL(P || Q) with
 gamma = 0.1, so the refinement cannot distort the latent space into one that no longer describes the data. Centres
 start from K-Means on the pretrained latent; P is recomputed every epoch; training stops when fewer than ``tol`` of the
-assignments change between epochs.
+assignments change between epochs. ``keep_reconstruction=False`` is DEC itself: the decoder is dropped after
+pretraining and only the encoder and centres follow KL(P || Q).
 """
 
 from __future__ import annotations
@@ -39,8 +40,10 @@ def refine(
     batch_size: int = 64,
     learning_rate: float = 1e-3,
     tol: float = 0.001,
+    keep_reconstruction: bool = True,
 ) -> tuple[np.ndarray, dict]:
-    """Fine-tune ``encoder`` (x -> (z_mean, z_log_var)) and ``decoder`` in place; returns ``(centres, history)``."""
+    """Fine-tune ``encoder`` (x -> (z_mean, z_log_var)) and, for IDEC, ``decoder`` in place; returns
+    ``(centres, history)``."""
     import keras
     import tensorflow as tf
     from sklearn.cluster import KMeans
@@ -52,7 +55,7 @@ def refine(
     optimizer = keras.optimizers.Adam(learning_rate)
     # the deterministic autoencoder never uses its variance head: leave it out (it would get no gradient)
     weights = [w for w in encoder.trainable_weights if "z_log_var" not in w.path]
-    weights += decoder.trainable_weights + [centres]
+    weights += (decoder.trainable_weights if keep_reconstruction else []) + [centres]
     rng = np.random.default_rng(seed)
     previous = km.labels_
     history: dict[str, list] = {"idec_reconstruction": [], "idec_kl": [], "idec_changed": []}
@@ -72,10 +75,13 @@ def refine(
             xb, pb = X[idx], p[idx]
             with tf.GradientTape() as tape:
                 z = encoder(xb)[0]
-                rec = tf.reduce_mean(tf.reduce_sum(tf.square(xb - decoder(z)), axis=1)) * 0.5
                 qb = soft_assign(z, centres)
                 kl = tf.reduce_mean(tf.reduce_sum(pb * tf.math.log((pb + 1e-10) / (qb + 1e-10)), axis=1))
-                loss = rec + gamma * kl
+                if keep_reconstruction:
+                    rec = tf.reduce_mean(tf.reduce_sum(tf.square(xb - decoder(z)), axis=1)) * 0.5
+                    loss = rec + gamma * kl
+                else:
+                    rec, loss = tf.constant(0.0), kl
             optimizer.apply_gradients(zip(tape.gradient(loss, weights), weights))
             rec_sum += float(rec) * len(idx)
             kl_sum += float(kl) * len(idx)
