@@ -1,14 +1,16 @@
-"""Make the README's screenshots (docs/explorer.png, docs/report_page1.png) from a finished run folder.
+"""Make the README's screenshots (docs/explorer.png, docs/report_page1.png, docs/reconstruction_convvae.png) from a
+finished run folder.
 
     python docs/make_screenshots.py results/<run-id>
 
 The explorer is opened in headless Chromium (Debian's chromium + chromium-driver, driven by selenium); the report's
-first page is rendered by Typst straight from report/report.typ. Both are scaled down to small
-PNGs for the repository.
+first page is rendered by Typst straight from report/report.typ; the ConvVAE figure is copied. All are scaled down
+to small PNGs for the repository.
 """
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -63,7 +65,10 @@ def main() -> int:
     run = Path(sys.argv[1]).resolve()
     explorer(run, HERE / "explorer.png")
     report_page(run, HERE / "report_page1.png")
-    for name in ("explorer.png", "report_page1.png"):
+    shutil.copyfile(run / "figures" / "reconstruction_convvae.png", HERE / "reconstruction_convvae.png")
+    shrink(HERE / "reconstruction_convvae.png", 900)
+    names = ("explorer.png", "report_page1.png", "reconstruction_convvae.png")
+    for name in names:
         print(HERE / name, (HERE / name).stat().st_size // 1024, "KB")
     return 0
 

@@ -98,6 +98,12 @@ def test_convvae_crops_and_the_track_mean_encoding():
     per_crop = [m.encode(np.ascontiguousarray(clips[:, :, o : o + 32])) for o in (0, 32, 64)]
     np.testing.assert_allclose(Z, np.mean(per_crop, axis=0), rtol=1e-4, atol=1e-5)
     assert m.reconstruct(clips[:2, :, :32]).shape == (2, 32, 32)
+    # the latent is a sequence in time, one vector per 4 frames: changing step 4 of 8 changes only the frames near 16
+    seq = m._crop_latents(clips[:1, :, :32]).reshape(1, -1)
+    moved = seq.reshape(1, 8, 4).copy()
+    moved[0, 4] += 3.0
+    change = np.abs(m.decode(moved.reshape(1, -1))["audio"] - m.decode(seq)["audio"])[0].max(axis=0)  # per frame
+    assert change[12:24].max() > 0 and np.all(change[:8] == 0) and np.all(change[28:] == 0)
     with pytest.raises(MusiclustError, match="at least 32 frames"):
         m.encode(clips[:, :, :16])
 

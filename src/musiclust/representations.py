@@ -133,7 +133,8 @@ REPRESENTATIONS: dict[str, RepresentationSpec] = {
         RepresentationSpec("cvae", "conditional VAE (Sohn et al. 2015)", _model("cvae"), ("audio", "condition")),
         RepresentationSpec(
             "convvae",
-            "convolutional VAE on 3-s log-mel crops, a track = the mean of its crops' latents",
+            "convolutional VAE on 3-s log-mel crops with a latent vector per 93 ms; a track = the mean of its "
+            "crops' step-averaged latents",
             _model("convvae"),
             ("logmel",),
         ),
