@@ -59,7 +59,7 @@ def write_figures(
     The 2-D UMAP of every representation is saved to ``embeddings_2d.npz`` (``<rep>_xy``, ``<rep>_rows``: the track
     indices plotted) for the explorer and the notebook."""
     from .evaluation import wide_summary
-    from .models import LatentModel
+    from .models import MODELS, LatentModel
 
     fig_dir = run_dir / "figures"
     fig_dir.mkdir(exist_ok=True)
@@ -127,8 +127,9 @@ def write_figures(
     names = [f"{tracks['track_id'][i]} ({primary[i]})" for i in examples]
     for name, seed in first_seed.items():
         path = reps[(name, seed)]["model_path"]
-        if not path:
-            continue
+        spec = MODELS.get(name)
+        if not path or (spec and spec.dec_refine and not spec.dec_keeps_reconstruction):
+            continue  # DEC refines the encoder without its decoder: the two no longer match, nothing to show
         try:
             model = LatentModel.load(path)
             kw = {}
