@@ -42,3 +42,25 @@ def test_undefined_metrics_are_nan_with_a_reason():
     assert np.isnan(m["davies_bouldin"])
     e = external_metrics(np.array(["x"] * 10), np.arange(10) % 2)
     assert np.isnan(e["nmi"]) and "single class" in e["note"]
+
+
+def test_reconstruction_metrics_see_onsets_and_harmonics():
+    from musiclust.reconstruction_metrics import harmonic_detail_correlation, onset_correlation
+
+    rng = np.random.default_rng(0)
+    n_mels, n_frames = 64, 96
+    crop = np.full((n_mels, n_frames), -60.0)
+    for start in range(4, n_frames, 16):  # a note every 16 frames with partials every 8 bands
+        crop[4::8, start : start + 10] = -10.0
+    crop += rng.normal(scale=0.5, size=crop.shape)
+    crops = crop[None]
+    np.testing.assert_allclose(onset_correlation(crops, crops), [1.0])
+    np.testing.assert_allclose(harmonic_detail_correlation(crops, crops), [1.0])
+    blurred = np.repeat(crop.mean(axis=1, keepdims=True), n_frames, axis=1)[None]  # every onset averaged away
+    assert np.isnan(onset_correlation(crops, blurred)[0])
+    late = np.roll(crop, 8, axis=1)[None]  # the same notes half a beat late
+    assert onset_correlation(crops, late)[0] < 0.2
+    smeared = np.repeat(crop.reshape(8, 8, n_frames).mean(axis=1), 8, axis=0)[None]  # partials smeared over 8 bands
+    assert harmonic_detail_correlation(crops, smeared)[0] < 0.3 < harmonic_detail_correlation(crops, late)[0]
+    with pytest.raises(ValueError, match="one shape"):
+        onset_correlation(crops, crops[:, :, :10])
