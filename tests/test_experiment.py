@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from cli_runs import run_cli
 from conftest import REPO
 
 from musiclust.cli import run_experiments_main
@@ -18,9 +19,7 @@ ALL_REPS = ["raw", "pca", "lyrics", "audio_lyrics", *MODELS]
 
 
 def _run(args, capsys):
-    code = run_experiments_main(args + ["--no-progress", "--no-cache"])
-    out = capsys.readouterr()
-    return code, out.out, out.err
+    return run_cli(args + ["--no-progress", "--no-cache"], capsys)
 
 
 @pytest.fixture(scope="module")

@@ -17,9 +17,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from cli_runs import only_run, run_cli
 from conftest import REPO
 
-from musiclust.cli import download_gtzan_main, run_experiments_main
+from musiclust.cli import download_gtzan_main
 
 FAST = ["--models", "raw", "--clusterers", "kmeans", "--no-plots", "--no-progress", "--no-cache", "--seeds", "0"]
 
@@ -50,15 +51,11 @@ def _folder(data_path: str, metadata: str, *args: str) -> list[str]:
 
 
 def _run(args, capsys):
-    code = run_experiments_main(args)
-    out = capsys.readouterr()
-    return code, out.out, out.err
+    return run_cli(args, capsys)
 
 
 def _only_run(out_dir: Path) -> Path:
-    runs = [p for p in out_dir.iterdir() if p.is_dir() and p.name.startswith("folder-")]
-    assert len(runs) == 1, runs
-    return runs[0]
+    return only_run(out_dir, "folder-")
 
 
 # 1. Blank label cells -------------------------------------------------------------------------------------------

@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from cli_runs import only_run, run_cli
 
-from musiclust.cli import audio_data_loader_main, run_experiments_main
+from musiclust.cli import audio_data_loader_main
 from musiclust.datasets import load_dataset
 from musiclust.errors import MusiclustError
 
@@ -35,15 +36,7 @@ def feature_cache(tmp_path_factory) -> Path:
 
 
 def _run(args, capsys):
-    code = run_experiments_main(args + ["--no-progress"])
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-def _single_run(out_dir: Path, prefix: str) -> Path:
-    runs = [p for p in out_dir.iterdir() if p.is_dir() and p.name.startswith(prefix)]
-    assert len(runs) == 1
-    return runs[0]
+    return run_cli(args + ["--no-progress"], capsys)
 
 
 @pytest.mark.slow
@@ -75,7 +68,7 @@ def test_hybrid_songs_folder_with_metadata_end_to_end(hybrid, feature_cache, tmp
     assert code == 0, err
     assert "pairing by 'audio_file': 200 matched, 0 audio without metadata, 0 metadata without audio" in stdout
     assert "NMI(genre_tag, k=6)" in stdout and "NMI(language, k=2)" in stdout
-    run_dir = _single_run(out, "folder-")
+    run_dir = only_run(out, "folder-")
     info = json.loads((run_dir / "config.json").read_text())
     res = info["resolved"]
     assert res["dataset_info"]["pairing"]["matched"] == 200 and res["n_tracks"] == 200
@@ -121,7 +114,7 @@ def test_hybrid_songs_without_a_language_column_detects_it(hybrid, feature_cache
         capsys,
     )
     assert code == 0, err
-    run_dir = _single_run(out, "folder-")
+    run_dir = only_run(out, "folder-")
     tracks = pd.read_csv(run_dir / "tracks.csv", keep_default_na=False)
     assert set(tracks["language_source"]) <= {"detected", "undecided (detected)"}
     agree = np.mean([truth[t] == lang for t, lang in zip(tracks["track_id"], tracks["language"])])
@@ -157,7 +150,7 @@ def test_lyrics_table_without_audio_runs_the_dense_family(hybrid, tmp_path, caps
         capsys,
     )
     assert code == 0, err
-    run_dir = _single_run(out, "lyrics-")
+    run_dir = only_run(out, "lyrics-")
     reasons = dict(pd.read_csv(run_dir / "skipped.csv").values)
     assert "no audio files" in reasons["representation convvae"]
     assert "already is the lyrics" in reasons["representation multimodal"]
@@ -267,14 +260,14 @@ def test_feature_tables_drop_ids_constants_and_label_leaks(shared_data, tmp_path
         capsys,
     )
     assert code == 0, err
-    info = json.loads((_single_run(out, "table-") / "config.json").read_text())
+    info = json.loads((only_run(out, "table-") / "config.json").read_text())
     dropped = {d["column"]: d["reason"] for d in info["resolved"]["dataset_info"]["feature_selection"]["dropped"]}
     assert set(dropped) == {"Unnamed: 0", "label_id", "genre_code", "duration_s", "constant"}
     assert "id-like" in dropped["Unnamed: 0"] and "id-like" in dropped["label_id"] and "constant" in dropped["constant"]
     assert "label leak" in dropped["duration_s"] and "'language'" in dropped["duration_s"]
     assert "label leak" in dropped["genre_code"] and "'label'" in dropped["genre_code"]
     assert "feature column 'duration_s' not used: label leak" in stdout
-    m = pd.read_csv(_single_run(out, "table-") / "metrics.csv")
+    m = pd.read_csv(only_run(out, "table-") / "metrics.csv")
     assert m.loc[m["target"] == "language", "nmi"].iloc[0] < 0.5  # no leak left to score 1.0 with
     # the user can override: exactly these columns, or these excluded as well
     ds = load_dataset(

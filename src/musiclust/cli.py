@@ -243,22 +243,23 @@ def audio_data_loader_main(argv: list[str] | None = None) -> int:
     try:
         import time
 
+        from .config import DatasetConfig
         from .datasets import corpus, load_dataset
         from .datasets.base import pairing_line
         from .datasets.language import ensure_language
 
         t0 = time.perf_counter()
-        ds = load_dataset(
-            args.dataset,
+        source = DatasetConfig(
+            name=args.dataset,
             path=args.data_path,
             n_per_class=args.n_per_class,
             styles=args.styles,
             label_columns=args.label_columns,
-            n_jobs=args.n_jobs,
             metadata=args.metadata,
             key_column=args.key_column,
             encoding=args.encoding,
         )
+        ds = load_dataset(source.name, **source.loader_options(), n_jobs=args.n_jobs)
         ds = ensure_language(ds)
         elapsed = time.perf_counter() - t0
         print(ds.summary() + f"  ({elapsed:.1f} s)")

@@ -26,6 +26,11 @@ class DatasetConfig:
     styles: list[str] | None = None  # corpus: subset of style classes
     lyrics_table: str | None = None  # a lyrics CSV paired with the audio by track id, file name or artist+title
 
+    def loader_options(self) -> dict:
+        """Every option but the source's name, as `datasets.load_dataset(name, **options)` takes them (it drops those
+        a source does not use), so a new field here reaches the loaders without another list to keep in step."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "name"}
+
 
 @dataclass
 class ExperimentConfig:

@@ -352,22 +352,7 @@ def run(config: ExperimentConfig, progress: bool = True) -> Path:
     validate_config(config)
     results_root = check_output_dir(config.output_dir)
     ds_cfg = config.dataset
-    dataset = load_dataset(
-        ds_cfg.name,
-        path=ds_cfg.path,
-        label_columns=ds_cfg.label_columns,
-        id_column=ds_cfg.id_column,
-        n_per_class=ds_cfg.n_per_class,
-        styles=ds_cfg.styles,
-        lyrics_table=ds_cfg.lyrics_table,
-        metadata=ds_cfg.metadata,
-        key_column=ds_cfg.key_column,
-        encoding=ds_cfg.encoding,
-        feature_columns=ds_cfg.feature_columns,
-        exclude_columns=ds_cfg.exclude_columns,
-        n_jobs=config.n_jobs,
-        progress=progress,
-    )
+    dataset = load_dataset(ds_cfg.name, **ds_cfg.loader_options(), n_jobs=config.n_jobs, progress=progress)
     dataset = ensure_language(dataset)
     if "pairing" in dataset.info:
         _say(pairing_line(dataset.info["pairing"]))
@@ -394,8 +379,10 @@ def run(config: ExperimentConfig, progress: bool = True) -> Path:
     model_notes = {
         "gmmvae": f"mixture prior with {primary.k} components (the number of classes of "
         f"'{primary.label}', the primary label)",
-        "idec": f"DEC refinement with {primary.k} clusters (the number of classes of '{primary.label}')",
-        "dec": f"DEC refinement with {primary.k} clusters (the number of classes of '{primary.label}')",
+        **{
+            name: f"DEC refinement with {primary.k} clusters (the number of classes of '{primary.label}')"
+            for name in ("idec", "dec")
+        },
     }
 
     def score_these(these: dict):

@@ -410,8 +410,6 @@ class LatentModel:
         out = []
         for start in range(0, n, batch):
             part = {k: np.asarray(v[start : start + batch]) for k, v in inputs.items()}
-            if self.spec.conv:
-                part["audio"] = ((part["audio"] - self.patch_mean_) / self.patch_std_).astype(np.float32)
             z_mean, _ = (
                 self.model_.encode_distribution(part, subset) if subset else self.model_.encode_distribution(part)
             )

@@ -42,6 +42,14 @@ def dense_decoder(
     return keras.Model([z, c] if c is not None else z, out, name=name)
 
 
+def _latent_steps(shape: tuple[int, int], filters: tuple[int, ...]) -> int:
+    """Latent steps of a ``(n_mels, n_frames)`` crop: each of the ``filters`` layers halves the frame rate."""
+    down = 2 ** len(filters)
+    if shape[1] % down:
+        raise ValueError(f"a crop of {shape[1]} frames must be divisible by {down}")
+    return shape[1] // down
+
+
 def conv_encoder(
     shape: tuple[int, int],
     latent_dim: int,
@@ -58,11 +66,9 @@ def conv_encoder(
     were; a single vector for 3 s of music can only hold their average (the blurred mean spectrum of a global-latent
     ConvVAE). The condition, if any, is appended to every step.
     """
+    steps = _latent_steps(shape, filters)
     x, c = _inputs(shape, cond_dim, f"{name}_x")
     h = layers.Permute((2, 1), name=f"{name}_time_major")(x)  # (batch, n_frames, n_mels)
-    steps = shape[1] // 2 ** len(filters)
-    if shape[1] % 2 ** len(filters):
-        raise ValueError(f"a crop of {shape[1]} frames must be divisible by {2 ** len(filters)}")
     for i, f in enumerate(filters):
         h = layers.Conv1D(f, 3, strides=2, padding="same", activation="relu", name=f"{name}_conv{i}")(h)
     if c is not None:
@@ -82,7 +88,7 @@ def conv_decoder(
     """Latent sequence ``(batch, steps * latent_dim)`` -> ``x_hat (batch, n_mels, n_frames)``: a 3-tap convolution
     over the steps, transposed convolutions doubling the frame rate back to ``n_frames``, and a per-frame linear map to
     the mel bands (so a frame's spectrum, harmonics included, is drawn from its step's latent, not interpolated)."""
-    steps = shape[1] // 2 ** len(filters)
+    steps = _latent_steps(shape, filters)
     z, c = _inputs((steps * latent_dim,), cond_dim, f"{name}_z")
     h = layers.Reshape((steps, latent_dim))(z)
     if c is not None:
