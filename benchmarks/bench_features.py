@@ -9,6 +9,13 @@ Measures, single core (one process, warm: numba kernels compiled and cached firs
   * the 44.1 kHz clips (resampling path);
 then all cores (joblib over processes) and the peak memory of extracting --n-memory clips (the real clips repeated,
 cache off for gtzan57, on for logmel so patches stream into a memory-mapped stack).
+
+musicnn (``--musicnn-only`` measures just this part): seconds per 30-s clip of musiclust's path (one decode shared with
+the other features, resampled to 16 kHz, the Keras 3 network over patches batched across tracks) against musicnn's own
+pipeline on the same clips (``librosa.load(sr=16000)``, its mel spectrogram, the original TF1 graph from the same
+checkpoint, one file per session call), on one core and with two worker processes, and the largest difference of the
+200-D embeddings; then the peak memory of extracting musicnn from 200 and from --n-musicnn-memory clips (2,000 by
+default; features stream back, nothing is held but the 200-D rows).
 Writes benchmarks/results/features.json and prints a table.
 """
 
@@ -72,6 +79,8 @@ def main() -> int:
     ap.add_argument("--data", default=str(HERE.parent.parent / "shared" / "data"), help="the shared data folder")
     ap.add_argument("--n-memory", type=int, default=1000, help="clips for the all-cores and memory run")
     ap.add_argument("--n-jobs", type=int, default=os.cpu_count(), help="processes for the all-cores run")
+    ap.add_argument("--musicnn-only", action="store_true", help="measure only musicnn (speed, agreement, memory)")
+    ap.add_argument("--n-musicnn-memory", type=int, default=2000, help="clips for musicnn's memory run")
     args = ap.parse_args()
     clips = sorted(Path(args.data, "gtzan", "clips").glob("*.wav"))
     clips44 = sorted(Path(args.data, "gtzan", "classical_15s").glob("*.wav"))
@@ -79,6 +88,8 @@ def main() -> int:
         print(f"no GTZAN clips under {args.data}: nothing to measure")
         return 0
     paths = [str(p) for p in clips]
+    if args.musicnn_only:
+        return musicnn_bench(paths, args)
     fast("gtzan57")(paths[0])  # compile / load the numba kernels once, like any long-running extraction
     naive_gtzan57(paths[0])
 
@@ -161,6 +172,112 @@ def main() -> int:
             f"({a['s_per_clip']:.3f} s/clip); peak RSS main {a['peak_rss_main_mb']:.0f} MB, "
             f"largest worker {a['peak_rss_worker_mb']:.0f} MB; output {a['shape']}"
             + (" memory-mapped" if a["memory_mapped"] else "")
+        )
+    musicnn_bench(paths, args, out)
+    return 0
+
+
+def _ours_per_clip(paths):
+    """musiclust's musicnn path, the clips batched together as the engine's jobs batch them (one process)."""
+    from musiclust.features import engine
+
+    return engine._work_chunk(paths, [["musicnn"]] * len(paths), [{"musicnn": None}] * len(paths), None)
+
+
+def _reference_per_clip(paths, ref=None):
+    """musicnn's own pipeline: librosa.load at 16 kHz, its mel spectrogram (float16, log10(10000 x + 1)), the
+    original graph, one session call per file."""
+    import librosa
+
+    from musiclust.features import musicnn
+
+    ref = ref or musicnn.ReferenceGraph()
+    out = []
+    for p in paths:
+        y, _ = librosa.load(p, sr=musicnn.SR)
+        S = librosa.feature.melspectrogram(y=y, sr=musicnn.SR, hop_length=musicnn.HOP, n_fft=musicnn.N_FFT, n_mels=96).T
+        rep = np.log10(10000 * S.astype(np.float32) + 1)  # (its float16 cast overflows on loud bins; see musicnn.py)
+        out.append(ref.run(musicnn.patches(rep))["penultimate"].mean(axis=0))
+    return out
+
+
+def _pool_worker(fn_name, paths):
+    from musiclust.logs import import_tensorflow
+
+    tf = import_tensorflow()
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:  # a reused worker: already set
+        pass
+    t = time.perf_counter()
+    {"ours": _ours_per_clip, "reference": _reference_per_clip}[fn_name](paths)
+    return time.perf_counter() - t
+
+
+def musicnn_bench(paths, args, out=None) -> int:
+    """Speed, agreement and memory of musicnn features (see the module docstring); merged into features.json."""
+    from joblib import Parallel, delayed
+
+    from musiclust.features import musicnn
+
+    reason = musicnn.available()
+    if reason:
+        print(f"musicnn not measured: {reason}")
+        return 0
+    results_path = HERE / "results" / "features.json"
+    out = out if out is not None else (json.loads(results_path.read_text()) if results_path.exists() else {})
+    res: dict = {"clips": len(paths)}
+    from joblib.externals.loky import get_reusable_executor
+
+    # one core: one single-threaded worker process, warmed up on one clip first, best of 3 passes over the clips
+    worker = get_reusable_executor(max_workers=1)
+    for name in ("ours", "reference"):
+        worker.submit(_pool_worker, name, paths[:1]).result()
+        best = min(worker.submit(_pool_worker, name, paths).result() for _ in range(3))
+        res[f"{name}_1core_s_per_clip"] = best / len(paths)
+    worker.shutdown(wait=True)
+    # two worker processes, each with half of the clips (x4 so start-up is a small part)
+    many = paths * 4
+    halves = [many[: len(many) // 2], many[len(many) // 2 :]]
+    for name in ("ours", "reference"):
+        Parallel(n_jobs=2)(delayed(_pool_worker)(name, h[:1]) for h in halves)  # warm the workers
+        t = time.perf_counter()
+        Parallel(n_jobs=2)(delayed(_pool_worker)(name, h) for h in halves)
+        res[f"{name}_2workers_s_per_clip"] = (time.perf_counter() - t) / len(many)
+    res["speedup_1core"] = res["reference_1core_s_per_clip"] / res["ours_1core_s_per_clip"]
+    res["speedup_2workers"] = res["reference_2workers_s_per_clip"] / res["ours_2workers_s_per_clip"]
+    ours = np.stack([r["sets"]["musicnn"]["values"] for r in _ours_per_clip(paths)])
+    ref = np.stack(_reference_per_clip(paths))
+    res["max_abs_diff_penultimate"] = float(np.abs(ours - ref).max())
+    from musiclust.features.engine import extract
+
+    for n in (200, args.n_musicnn_memory):
+        many = [paths[i % len(paths)] for i in range(n)]
+        t = time.perf_counter()
+        ex = extract(many, "musicnn", n_jobs=args.n_jobs, progress=False, cache=None)
+        res[f"memory_{n}"] = {
+            "wall_s": time.perf_counter() - t,
+            "shape": list(ex.X.shape),
+            "peak_rss_main_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "peak_rss_worker_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        }
+        del ex
+    out["musicnn"] = res
+    results_path.parent.mkdir(exist_ok=True)
+    results_path.write_text(json.dumps(out, indent=2))
+    print(
+        f"musicnn, 1 core: {res['ours_1core_s_per_clip']:.3f} s/clip vs the original graph pipeline "
+        f"{res['reference_1core_s_per_clip']:.3f} s/clip = {res['speedup_1core']:.2f}x; two workers "
+        f"{res['ours_2workers_s_per_clip']:.3f} vs {res['reference_2workers_s_per_clip']:.3f} s/clip = "
+        f"{res['speedup_2workers']:.2f}x; max |difference| of the 200-D embeddings "
+        f"{res['max_abs_diff_penultimate']:.1e}"
+    )
+    for n in (200, args.n_musicnn_memory):
+        m = res[f"memory_{n}"]
+        print(
+            f"musicnn, {args.n_jobs} processes, {n} clips: {m['wall_s']:.1f} s; peak RSS main "
+            f"{m['peak_rss_main_mb']:.0f} MB, largest worker {m['peak_rss_worker_mb']:.0f} MB; output {m['shape']}"
         )
     return 0
 

@@ -14,8 +14,21 @@ from conftest import REPO
 from musiclust.cli import run_experiments_main
 from musiclust.report import fmt
 
-MODELS = ["ae", "vae", "beta_vae", "cvae", "convvae", "multimodal", "gmmvae"]
-ALL_REPS = ["raw", "pca", "lyrics", "audio_lyrics", *MODELS]
+MFCC_MODELS = ["ae", "vae", "beta_vae", "cvae", "convvae", "multimodal", "gmmvae"]
+MUSICNN_MODELS = [f"{m}@musicnn" for m in ("ae", "vae", "beta_vae", "cvae", "multimodal", "gmmvae")]
+MODELS = MFCC_MODELS + MUSICNN_MODELS
+# the VAE family on MFCC and on musicnn, with the raw and PCA baselines of each input
+ALL_REPS = [
+    "raw",
+    "pca",
+    "lyrics",
+    "audio_lyrics",
+    *MFCC_MODELS,
+    "raw@musicnn",
+    "pca@musicnn",
+    "audio_lyrics@musicnn",
+    *MUSICNN_MODELS,
+]
 
 
 def _run(args, capsys):
@@ -46,7 +59,8 @@ def quick_run(small_corpus, tmp_path_factory):
 def test_quick_run_writes_every_promised_file(quick_run):
     out_dir, run_dir = quick_run
     info = json.loads((run_dir / "config.json").read_text())
-    assert info["resolved"]["representations_run"] == ALL_REPS  # the small corpus has lyrics, audio and language
+    # the small corpus has lyrics, audio and language; the order is the config's
+    assert sorted(info["resolved"]["representations_run"]) == sorted(ALL_REPS)
     assert info["versions"]["tensorflow"] and info["config"]["seeds"] == [0] and info["config"]["quick"]
     for name in [
         "config.json",
@@ -63,6 +77,7 @@ def test_quick_run_writes_every_promised_file(quick_run):
         "clusters.csv",
         "embeddings_2d.npz",
         "explorer.html",
+        "musicnn_tags.csv",
     ]:
         assert (run_dir / name).is_file(), name
     for model in MODELS:
@@ -71,13 +86,31 @@ def test_quick_run_writes_every_promised_file(quick_run):
     expected = {f"latent_{r}_{m}.png" for r in ALL_REPS for m in ("tsne", "umap")}
     expected |= {f"distribution_{r}.png" for r in ALL_REPS}
     expected |= {f"reconstruction_{m}.png" for m in MODELS}
-    expected |= {"training_curves.png", "traversal_beta_vae.png", "comparison_style.png", "comparison_language.png"}
+    expected |= {"training_curves.png", "traversal_beta_vae.png", "traversal_beta_vae@musicnn.png"}
+    expected |= {"comparison_style.png", "comparison_language.png"}
     assert expected <= figs, expected - figs
     assert (out_dir / "clustering_metrics.csv").is_file()
     shared = {p.name for p in (out_dir / "latent_visualization").glob(f"{run_dir.name}_*.png")}
     assert len(shared) == 2 * len(ALL_REPS)
     latents = np.load(run_dir / "latents.npz")
     assert latents["vae_seed0"].shape == (12, 16) and len(latents["track_id"]) == 12
+    assert latents["raw@musicnn_seed0"].shape == (12, 200)
+
+
+def test_every_row_names_its_input_and_no_model_collapses(quick_run):
+    _, run_dir = quick_run
+    metrics = pd.read_csv(run_dir / "metrics.csv")
+    inputs = metrics.groupby("representation")["input"].first()
+    assert inputs["vae"] == "mfcc" and inputs["vae@musicnn"] == "musicnn" and inputs["lyrics"] == "lyrics"
+    assert inputs["multimodal@musicnn"] == "musicnn+lyrics" and inputs["convvae"] == "log-mel crops"
+    tags = pd.read_csv(run_dir / "musicnn_tags.csv")
+    assert tags.shape == (12, 51) and tags.filter(like="tag:").to_numpy().max() <= 1.0
+    histories = json.loads((run_dir / "histories.json").read_text())
+    for model in MODELS:
+        act = histories[f"{model}_seed0"]["latent_activity"]
+        assert act["active_units"] >= 1, (model, act)  # none of the family collapses to its prior
+    report = (run_dir / "report.md").read_text()
+    assert "Latent activity" in report and "`vae@musicnn`" in report and "[@pons2019]" in report
 
 
 def test_every_metric_cell_is_a_number_or_nan_with_a_reason(quick_run):
@@ -137,7 +170,7 @@ def test_report_numbers_equal_the_csv_and_report_only_rebuilds_it(quick_run, cap
     summary = pd.read_csv(run_dir / "summary.csv")
     table = [ln for ln in report.splitlines() if ln.startswith("| ") and " | " in ln]
     for _, r in summary[summary["target"] == "style"].iterrows():
-        expected = f"| {r['representation']} | {r['clusterer']} | " + " | ".join(
+        expected = f"| `{r['representation']}` | {r['input']} | {r['clusterer']} | " + " | ".join(
             fmt(r[f"{m}_mean"], r[f"{m}_std"]) for m in ("nmi", "ari", "acc", "purity")
         )
         assert any(ln.startswith(expected) for ln in table), expected
@@ -172,9 +205,8 @@ def test_report_tex_for_overleaf_and_a_typeset_pdf(quick_run):
         assert part in tex, part
     first_table = tex.split(r"\begin{longtable}")[1].split(r"\end{longtable}")[0]
     rows = [ln for ln in first_table.splitlines() if "&" in ln and "±" in ln]
-    assert sorted(r.split("&")[0].strip().replace("\\_", "_") for r in rows) == sorted(
-        info["resolved"]["representations_run"]
-    )  # one row per representation that ran
+    names = [r.split("&")[0].strip().replace("\\_", "_").removeprefix("\\texttt{").removesuffix("}") for r in rows]
+    assert sorted(names) == sorted(info["resolved"]["representations_run"])  # one row per representation that ran
     assert (run_dir / "report" / "references.bib").is_file()
     figs = {p.name for p in (run_dir / "report" / "figures").glob("*.png")}
     assert "comparison_style.png" in figs and all(f"figures/{f}" in tex for f in ("comparison_style.png",))

@@ -236,18 +236,18 @@ def test_several_sets_share_one_decode_and_one_stft(clip, monkeypatch):
     from musiclust.features import engine
 
     calls = {"decode": 0, "stft": 0}
-    real_decode, real_stft = audio.decode, audio.ClipSpectra.stft.fget
+    real_read, real_stft = audio.read, audio.ClipSpectra.stft.fget
 
-    def counting_decode(*a, **k):
+    def counting_read(*a, **k):  # the file is read (decoded) once, then resampled to each rate it is analysed at
         calls["decode"] += 1
-        return real_decode(*a, **k)
+        return real_read(*a, **k)
 
     def counting_stft(self):
         if "stft" not in self._cache:
             calls["stft"] += 1
         return real_stft(self)
 
-    monkeypatch.setattr(audio, "decode", counting_decode)
+    monkeypatch.setattr(audio, "read", counting_read)
     monkeypatch.setattr(audio.ClipSpectra, "stft", property(counting_stft))
     out = engine.extract_many([clip], ["mfcc", "gtzan57", "logmel"], n_jobs=1, progress=False)
     assert calls == {"decode": 1, "stft": 1}

@@ -75,7 +75,9 @@ def experiment_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--features",
         help="audio feature set: mfcc (default; 20 MFCC mean+std, 40-D), mfcc_delta (80-D), "
-        "gtzan57 (the Kaggle GTZAN set)",
+        "gtzan57 (the Kaggle GTZAN set), musicnn (MSD_musicnn's 200-D penultimate layer, mean over 3-s patches), "
+        "musicnn_mtt (the MagnaTagATune model), or several joined by '+' (mfcc+musicnn: each standardized, side by "
+        "side). Representations named <model>@<set> (e.g. vae@musicnn) run on another set in the same run",
     )
     p.add_argument(
         "--lyrics-model",

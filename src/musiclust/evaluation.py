@@ -18,7 +18,7 @@ import pandas as pd
 from .clustering import CLUSTERERS, cluster, k_criteria
 from .errors import MusiclustError
 from .metrics import EXTERNAL, INTERNAL, external_metrics, internal_metrics
-from .representations import REPRESENTATIONS
+from .representations import REPRESENTATIONS, input_name, split_name
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +121,7 @@ def score(
     ref_space: np.ndarray,
     condition_column: str | None = None,
     model_notes: dict | None = None,
+    main_features: str | None = None,
 ) -> tuple[pd.DataFrame, dict]:
     """``(metrics, assignments)``: one row per representation x clusterer x seed x target (see README for the
     columns), and each representation x clusterer's cluster of every track it covers, ``{(rep, clusterer): (rows,
@@ -129,6 +130,7 @@ def score(
     assignments = {}
     model_notes = model_notes or {}
     tracks = dataset.tracks
+    main_features = main_features or config.features
     ks = sorted({t.k for t in targets})
     for (name, seed), rep in reps.items():
         Z = rep["Z"]
@@ -164,12 +166,14 @@ def score(
                             Z,
                             spec.uses_k,
                             condition_column,
-                            model_notes.get(name),
+                            model_notes.get(split_name(name)[0]),
+                            input_name(name, main_features),
                         )
                     )
     metrics = pd.DataFrame(rows)
     ordered = [
         "representation",
+        "input",
         "clusterer",
         "seed",
         "target",
@@ -199,10 +203,13 @@ def assignments_table(track_ids, assignments: dict) -> pd.DataFrame:
     return out
 
 
-def _row(name, clu_name, seed, target, res, own, ref, rep, idx, tracks, Z, uses_k, condition_column, model_note):
+def _row(
+    name, clu_name, seed, target, res, own, ref, rep, idx, tracks, Z, uses_k, condition_column, model_note, input_
+):
     labels = res.labels
     row = {
         "representation": name,
+        "input": input_,
         "clusterer": clu_name,
         "seed": seed,
         "target": target.label,
@@ -235,7 +242,7 @@ def _row(name, clu_name, seed, target, res, own, ref, rep, idx, tracks, Z, uses_
         if "note" in ext:
             notes.append(f"{target.label}: {ext.pop('note')}")
     row.update(ext)
-    if name == "cvae" and condition_column == target.label:
+    if split_name(name)[0] == "cvae" and condition_column == target.label:
         notes.append(f"conditioned on '{target.label}': its {target.label} scores are not a fair test")
     row["note"] = "; ".join(dict.fromkeys(notes))
     return row
@@ -247,7 +254,7 @@ def summarize(metrics: pd.DataFrame) -> pd.DataFrame:
     ``n_seeds`` counts the seeds with a finite NMI; ``n_degenerate`` the seeds where the clusterer found only noise or
     a single cluster (their metrics are NaN and left out of the mean).
     """
-    skip = {"representation", "clusterer", "seed", "target", "note", "run_id", "k", "latent_dim"}
+    skip = {"representation", "input", "clusterer", "seed", "target", "note", "run_id", "k", "latent_dim"}
     value_cols = [c for c in metrics.columns if c not in skip and pd.api.types.is_numeric_dtype(metrics[c])]
     keys = ["representation", "clusterer", "target"]
     grouped = metrics.groupby(keys, sort=False)
@@ -257,6 +264,8 @@ def summarize(metrics: pd.DataFrame) -> pd.DataFrame:
     ordered = [c for v in value_cols for c in (f"{v}_mean", f"{v}_std")]
     out = out[ordered]
     out.insert(0, "k", grouped["k"].first())
+    if "input" in metrics.columns:  # what the representation clusters (mfcc, musicnn, lyrics, ...)
+        out.insert(0, "input", grouped["input"].first())
     out.insert(1, "n_seeds", grouped["nmi"].apply(lambda s: int(np.isfinite(s.to_numpy(float)).sum())))
     out.insert(2, "n_degenerate", grouped["n_clusters_found"].apply(lambda s: int((s < 2).sum())))
     return out.reset_index()
@@ -268,6 +277,8 @@ def wide_summary(summary: pd.DataFrame, targets: list[str]) -> pd.DataFrame:
     keys = ["representation", "clusterer"]
     value_cols = [c for c in summary.columns if c.endswith(("_mean", "_std"))]
     out = summary[keys].drop_duplicates().reset_index(drop=True)
+    if "input" in summary.columns:
+        out.insert(1, "input", out["representation"].map(summary.groupby("representation")["input"].first()))
     for t in targets:
         part = summary[summary["target"] == t]
         if part.empty:

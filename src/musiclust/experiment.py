@@ -12,6 +12,7 @@ import platform
 import shutil
 import tempfile
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -33,7 +34,7 @@ from .features import audio as audio_features
 from .features import build_features_many
 from .features.text import has_text, lyrics_features
 from .logs import quiet_tensorflow
-from .representations import MODEL_REPRESENTATIONS, REPRESENTATIONS, Inputs, missing_requirements
+from .representations import REPRESENTATIONS, Inputs, is_model, missing_requirements, split_name
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +84,12 @@ def validate_config(config: ExperimentConfig) -> None:
         if bad:
             raise MusiclustError(f"unknown {kind}(s) {bad}; choose from {sorted(registry)}")
     vector_sets = sorted(set(audio_features.FEATURE_SETS) - audio_features.PATCH_SETS)
-    if config.features not in vector_sets:
-        raise MusiclustError(f"unknown feature set '{config.features}' for --features; choose from {vector_sets}")
+    for part in config.features.split("+"):
+        if part not in vector_sets:
+            raise MusiclustError(
+                f"unknown feature set '{part}' for --features; choose from {vector_sets} (or several joined by '+', "
+                f"e.g. mfcc+musicnn)"
+            )
     if not config.seeds:
         raise MusiclustError("no seeds given: pass at least one, e.g. --seeds 0 1 2")
     if isinstance(config.k, str) and config.k != "auto":
@@ -153,7 +158,13 @@ def append_csv_locked(path: Path, df: pd.DataFrame) -> None:
 
 # --- inputs -------------------------------------------------------------------------------------------------------
 def _prepare_inputs(
-    dataset, X: np.ndarray, config: ExperimentConfig, logmel, main: str = "audio"
+    dataset,
+    X: np.ndarray,
+    config: ExperimentConfig,
+    logmel,
+    main: str = "audio",
+    alternatives: dict | None = None,
+    unavailable: dict | None = None,
 ) -> tuple[Inputs, dict]:
     """Lyrics features, log-mel patches and the condition, each only when the data has them and a chosen
     representation needs them. Returns the inputs and what was done (for config.json).
@@ -161,7 +172,7 @@ def _prepare_inputs(
     ``main="lyrics"``: ``X`` already is the lyrics (a lyrics table), so no separate lyrics block is built."""
     tracks = dataset.tracks
     info: dict = {}
-    inputs = Inputs(audio=X, modality_weights=dict(config.modality_weights), main=main)
+    inputs = Inputs(audio=X, modality_weights=dict(config.modality_weights), main=main, features=config.features)
     needs = {r for name in config.representations for r in REPRESENTATIONS[name].requires}
     if main == "lyrics":
         info["lyrics_features"] = "word + character n-gram TF-IDF, truncated SVD, L2-normalized (the feature matrix)"
@@ -193,6 +204,16 @@ def _prepare_inputs(
             inputs.condition = tracks[col].astype(str).to_numpy()
             inputs.condition_column = col
             info["condition"] = col
+    # the same tracks on another feature set, for <representation>@<set>: everything else is shared
+    inputs.alternatives = {
+        name: replace(inputs, audio=Xa, features=name, alternatives={}, unavailable={})
+        for name, Xa in (alternatives or {}).items()
+    }
+    inputs.unavailable = dict(unavailable or {})
+    if inputs.alternatives:
+        info["alternative_features"] = {name: int(Xa.shape[1]) for name, Xa in alternatives.items()}
+    if inputs.unavailable:
+        info["unavailable_features"] = dict(inputs.unavailable)
     return inputs, info
 
 
@@ -244,7 +265,9 @@ def _representations(
 
     def params_for(name: str) -> dict:
         model = {**config.model_params(name), **(extra_model_params or {})}
-        if name != "convvae" and model["batch_size"] > n_train:  # small collections: one batch holds the training split
+        if (
+            split_name(name)[0] != "convvae" and model["batch_size"] > n_train
+        ):  # small collections: one batch holds the training split
             model["batch_size"] = max(1, n_train)
         return {"latent_dim": config.latent_dim, "model": model}
 
@@ -258,11 +281,11 @@ def _representations(
             continue
         spec = REPRESENTATIONS[name]
         for seed in config.seeds if spec.seeded else config.seeds[:1]:
-            if name in MODEL_REPRESENTATIONS:
+            if is_model(name):
                 jobs.append((name, seed))
             else:
                 t0 = time.perf_counter()
-                rep = spec.build(inputs, params_for(name), seed)
+                rep = spec.build(inputs.for_representation(name), params_for(name), seed)
                 results[(name, seed)] = {
                     "Z": rep.Z,
                     "rows": rep.rows,
@@ -276,12 +299,14 @@ def _representations(
     if jobs:
         # Longest first (convolutional, multimodal, mixture prior), so two workers finish close together.
         cost = {"convvae": 0, "multimodal": 1, "gmmvae": 2, "ae": 3, "cvae": 4}
-        jobs.sort(key=lambda j: (cost.get(j[0], 9), j[1]))
+        jobs.sort(key=lambda j: (cost.get(split_name(j[0])[0], 9), j[1]))
         models_dir.mkdir(exist_ok=True)
         n_jobs = min(len(jobs), os.cpu_count() or 1) if config.n_jobs == -1 else max(1, min(config.n_jobs, len(jobs)))
         # Each model trains in its own process (small Keras models do not use two cores well on their own).
         out = Parallel(n_jobs=n_jobs, return_as="generator")(
-            delayed(_fit_model_representation)(name, seed, inputs, params_for(name), str(models_dir), n_jobs > 1)
+            delayed(_fit_model_representation)(
+                name, seed, inputs.for_representation(name), params_for(name), str(models_dir), n_jobs > 1
+            )
             for name, seed in jobs
         )
         for key, res in zip(
@@ -301,20 +326,71 @@ def _representations(
 
 
 # --- the run ------------------------------------------------------------------------------------------------------
+def _alternative_sets(config) -> list[str]:
+    """The feature sets other than the main one that ``<representation>@<set>`` entries ask for, in order."""
+    out = []
+    for name in config.representations:
+        features = split_name(name)[1]
+        if features and features != config.features and features not in out:
+            out.append(features)
+    return out
+
+
+def _standardized(fms: dict, combo: str) -> np.ndarray:
+    """``mfcc+musicnn``: each part standardized on its own, side by side ``(n, d_1 + d_2 + ...)``."""
+    return np.hstack([StandardScaler().fit_transform(fms[part].X) for part in combo.split("+")])
+
+
 def _features(dataset, config, progress) -> tuple:
-    """``(dataset, X, logmel, feature_set, n_cached, notes, reference_space)`` -- the main feature matrix ``X``
-    ``(n_tracks, d)``: standardized audio (or table) features, or for a lyrics table its lyrics features."""
+    """``(dataset, X, logmel, feature_set, n_cached, notes, reference_space, extra)`` -- the main feature matrix
+    ``X`` ``(n_tracks, d)``: standardized audio (or table) features, or for a lyrics table its lyrics features.
+    ``extra``: ``alternatives`` (set -> standardized matrix, for ``<rep>@<set>``), ``unavailable`` (set -> reason)
+    and ``tags`` (the musicnn tag probabilities, a `FeatureMatrix`, when musicnn ran)."""
     tracks = dataset.tracks
+    alternative_sets = _alternative_sets(config)
+    if dataset.features is not None or "audio_path" not in tracks.columns:
+        what = "a features table" if dataset.features is not None else "a lyrics table"
+        extra = {
+            "alternatives": {},
+            "unavailable": {a: f"{what} has no audio to compute {a} features from" for a in alternative_sets},
+            "tags": None,
+            "musicnn_frames": None,
+        }
     if dataset.features is None and "audio_path" not in tracks.columns:
         # A lyrics table: the lyrics features are the feature matrix (already centred and L2-normalized per row,
         # so they are used as they are: standardizing would blow up the weakest SVD directions).
         texts = tracks["lyrics"].fillna("").astype(str).tolist()
         L, _ = lyrics_features(texts, dim=config.lyrics_dim, seed=config.seeds[0])
-        return dataset, L, None, "lyrics", 0, [], f"lyrics features ({L.shape[1]}-D TF-IDF + SVD)"
+        return dataset, L, None, "lyrics", 0, [], f"lyrics features ({L.shape[1]}-D TF-IDF + SVD)", extra
     needs_logmel = dataset.features is None and any(
         "logmel" in REPRESENTATIONS[r].requires for r in config.representations
     )
-    sets = [config.features] + (["logmel_full"] if needs_logmel else [])
+    needs_frames = dataset.features is None and any(
+        "musicnn_frames" in REPRESENTATIONS[r].requires for r in config.representations
+    )
+    main_parts = config.features.split("+")
+    unavailable: dict[str, str] = {}
+    if dataset.features is None:
+        from .features import musicnn
+
+        if needs_frames and musicnn.available():
+            unavailable["musicnn_frames"] = musicnn.available()
+            needs_frames = False
+        for combo in [config.features, *alternative_sets]:
+            for part in combo.split("+"):
+                if part in audio_features.NETWORK_SETS:
+                    reason = musicnn.available(audio_features.NETWORK_SETS[part][0])
+                    if reason and combo == config.features:
+                        raise MusiclustError(f"--features {config.features}: {reason}")
+                    if reason:
+                        unavailable[combo] = reason
+        for combo, reason in unavailable.items():
+            _say(f"{combo} representations skipped: {reason}")
+    alternatives = [a for a in alternative_sets if a not in unavailable]
+    sets = list(dict.fromkeys(main_parts + [p for a in alternatives for p in a.split("+")]))
+    tag_sets = [f"{s_}_tags" for s_ in sets if audio_features.NETWORK_SETS.get(s_, ("", ""))[1] == "penultimate"]
+    sets += tag_sets[:1] + (["logmel_full"] if needs_logmel else [])
+    sets += ["musicnn_logmel", "musicnn_frontend"] if needs_frames else []
     fms = build_features_many(
         dataset,
         sets,
@@ -323,16 +399,28 @@ def _features(dataset, config, progress) -> tuple:
         cache_dir=config.cache_dir,
         dask_scheduler=config.dask_scheduler,
     )
-    fm = fms[config.features]
-    X = StandardScaler().fit_transform(fm.X)
+    if dataset.features is not None:
+        X = StandardScaler().fit_transform(fms[sets[0]].X)
+        fm = fms[sets[0]]
+    else:
+        X = _standardized(fms, config.features)
+        fm = fms[main_parts[0]]
+        extra = {
+            "alternatives": {a: _standardized(fms, a) for a in alternatives},
+            "unavailable": unavailable,
+            "tags": fms[tag_sets[0]] if tag_sets else None,
+            "musicnn_frames": (fms["musicnn_logmel"].X, fms["musicnn_frontend"].X) if needs_frames else None,
+        }
+    name = fm.feature_set if dataset.features is not None else config.features
     return (
         fm.dataset,
         X,
         fms.get("logmel_full"),
-        fm.feature_set,
+        name,
         fm.n_cached,
         fm.notes,
-        f"standardized {fm.feature_set} features ({X.shape[1]}-D)",
+        f"standardized {name} features ({X.shape[1]}-D)",
+        extra,
     )
 
 
@@ -361,13 +449,25 @@ def run(config: ExperimentConfig, progress: bool = True) -> Path:
     log.info("%s", dataset.summary())
     timing: dict = {"dataset": round(time.perf_counter() - t_start, 2)}
     t = time.perf_counter()
-    dataset, X, logmel, feature_set, n_cached, feature_notes, reference_space = _features(dataset, config, progress)
+    dataset, X, logmel, feature_set, n_cached, feature_notes, reference_space, extra = _features(
+        dataset, config, progress
+    )
     targets, skipped_labels, k_info = resolve_targets(dataset, config.k, X, config.seeds[0], config.k_range)
     for s_ in skipped_labels:
         _say(f"label '{s_['label']}' not evaluated: {s_['reason']}")
     inputs, input_info = _prepare_inputs(
-        dataset, X, config, logmel, main="lyrics" if feature_set == "lyrics" else "audio"
+        dataset,
+        X,
+        config,
+        logmel,
+        main="lyrics" if feature_set == "lyrics" else "audio",
+        alternatives=extra["alternatives"],
+        unavailable=extra["unavailable"],
     )
+    inputs.features = feature_set
+    if extra["musicnn_frames"] is not None:
+        inputs.musicnn_logmel, inputs.musicnn_frontend = extra["musicnn_frames"]
+        input_info["musicnn_frames_shape"] = [list(a.shape) for a in extra["musicnn_frames"]]
     timing["features"] = round(time.perf_counter() - t, 2)
 
     run_dir = new_run_dir(results_root, config.run_name or dataset.name)
@@ -386,7 +486,7 @@ def run(config: ExperimentConfig, progress: bool = True) -> Path:
     }
 
     def score_these(these: dict):
-        return score(config, dataset, these, targets, X, inputs.condition_column, model_notes)
+        return score(config, dataset, these, targets, X, inputs.condition_column, model_notes, feature_set)
 
     # the direct representations (raw, pca, lyrics, audio_lyrics) are scored while the models train
     reps, skipped_reps, (direct_metrics, direct_assignments) = _representations(
@@ -394,7 +494,7 @@ def run(config: ExperimentConfig, progress: bool = True) -> Path:
     )
     timing["representations"] = round(time.perf_counter() - t, 2)
     t = time.perf_counter()
-    trained = {key: rep for key, rep in reps.items() if key[0] in MODEL_REPRESENTATIONS}
+    trained = {key: rep for key, rep in reps.items() if is_model(key[0])}
     model_metrics, assignments = score_these(trained) if trained else (direct_metrics.iloc[:0], {})
     order = {name: i for i, name in enumerate(config.representations)}
     metrics = pd.concat([direct_metrics, model_metrics], ignore_index=True)
@@ -423,6 +523,11 @@ def run(config: ExperimentConfig, progress: bool = True) -> Path:
     if feature_notes:  # what decoding did to each clip: original rate and channels, padding of very short clips
         pd.DataFrame(feature_notes).assign(track_id=tracks["track_id"].to_numpy()).to_csv(
             run_dir / "feature_notes.csv", index=False
+        )
+    if extra["tags"] is not None:  # what each track sounds like to musicnn: its 50 tag probabilities
+        tags = extra["tags"]
+        pd.DataFrame(tags.X, columns=tags.columns).assign(track_id=tracks["track_id"].to_numpy()).to_csv(
+            run_dir / "musicnn_tags.csv", index=False
         )
     histories = {f"{n}_seed{s}": r["history"] for (n, s), r in reps.items() if r["history"]}
     (run_dir / "histories.json").write_text(json.dumps(histories))
@@ -453,7 +558,7 @@ def run(config: ExperimentConfig, progress: bool = True) -> Path:
             "dataset_info": dataset.info,
             "representations_run": sorted({n for n, _ in reps}, key=config.representations.index),
             "representations_skipped": skipped_reps,
-            "mixture_prior": model_notes["gmmvae"] if any(n == "gmmvae" for n, _ in reps) else None,
+            "mixture_prior": model_notes["gmmvae"] if any(split_name(n)[0] == "gmmvae" for n, _ in reps) else None,
             "reference_space": reference_space,
             "umap_clusterers": {"params": UMAP_PARAMS, "random_state": "the clustering seed"},
         },

@@ -21,6 +21,7 @@ from .plots import (
     training_curves_figure,
     traversal_figure,
 )
+from .representations import split_name
 
 log = logging.getLogger(__name__)
 
@@ -127,17 +128,33 @@ def write_figures(
     names = [f"{tracks['track_id'][i]} ({primary[i]})" for i in examples]
     for name, seed in first_seed.items():
         path = reps[(name, seed)]["model_path"]
-        spec = MODELS.get(name)
+        base = split_name(name)[0]
+        spec = MODELS.get(base)
+        X_rep = inputs.for_representation(name).audio  # the features this model was trained on
         if not path or (spec and spec.dec_refine and not spec.dec_keeps_reconstruction):
             continue  # DEC refines the encoder without its decoder: the two no longer match, nothing to show
         try:
             model = LatentModel.load(path)
             kw = {}
-            if name == "cvae":
+            if base == "cvae":
                 kw["condition"] = inputs.condition[examples]
-            if name == "multimodal":
+            if base == "multimodal":
                 kw.update(lyrics=inputs.lyrics[examples], lyrics_mask=inputs.lyrics_mask[examples])
-            if name == "convvae":
+            if base == "convvae_musicnn":
+                # the middle 3-s crop of each example in musicnn's own log-mel, and the front-end steps under it
+                crop, step = model.crop_, 4
+                start = max(0, (inputs.musicnn_logmel.shape[2] - crop) // 2) // step * step
+                originals = np.asarray(inputs.musicnn_logmel[examples][:, :, start : start + crop])
+                side = np.asarray(inputs.musicnn_frontend[examples][:, :, start // step : (start + crop) // step])
+                fig = logmel_reconstruction_figure(
+                    originals,
+                    model.reconstruct(originals, frontend=side),
+                    names,
+                    f"Transfer ConvVAE (musicnn front end): {crop}-frame crops of musicnn's log-mel input and their "
+                    f"reconstructions",
+                )
+                written.append(_save(fig, fig_dir / "reconstruction_convvae_musicnn.png"))
+            elif base == "convvae":
                 # the middle 3-s crop of each example, at the resolution the model sees
                 crop = model.crop_
                 start = max(0, (inputs.logmel.shape[2] - crop) // 2)
@@ -151,11 +168,15 @@ def write_figures(
                 written.append(_save(fig, fig_dir / "reconstruction_convvae.png"))
             else:
                 fig = feature_reconstruction_figure(
-                    X[examples], model.reconstruct(X[examples], **kw), names, f"{name}: feature-vector reconstructions"
+                    X_rep[examples],
+                    model.reconstruct(X_rep[examples], **kw),
+                    names,
+                    f"{name}: feature-vector reconstructions",
                 )
                 written.append(_save(fig, fig_dir / f"reconstruction_{name}.png"))
-            if name == "beta_vae":
-                written.append(_traversal(model, reps[(name, seed)]["Z"], fig_dir))
+            if base == "beta_vae":
+                activity = (reps[(name, seed)].get("history") or {}).get("latent_activity")
+                written.append(_traversal(model, reps[(name, seed)]["Z"], fig_dir, name, activity))
         except Exception as exc:  # a figure must never cost the run its results
             log.warning("figure for %s skipped: %s", name, str(exc).splitlines()[0])
 
@@ -191,14 +212,18 @@ def save_embeddings(run_dir: Path, reps: dict, config) -> Path:
     return path
 
 
-def _traversal(model, Z: np.ndarray, fig_dir: Path, n_dims: int = 3) -> Path:
-    """Decode points moving along the most-used latent dimensions (largest spread of the posterior means)."""
-    dims = [int(d) for d in np.argsort(Z.var(axis=0))[::-1][:n_dims]]
+def _traversal(model, Z: np.ndarray, fig_dir: Path, name: str, activity: dict | None, n_dims: int = 3) -> Path:
+    """Decode points moving along the most informative latent dimensions: those with the largest KL from the prior
+    (the active units, see `LatentModel._latent_activity`), else the largest spread of the posterior means."""
+    score = np.asarray(activity["per_dim"]) if activity else Z.var(axis=0)
+    dims = [int(d) for d in np.argsort(score)[::-1][:n_dims]]
     values = np.linspace(-3, 3, 7)
     decoded = []
     for d in dims:
         pts = np.zeros((len(values), model.latent_dim), np.float32)
         pts[:, d] = values
         decoded.append(model.decode(pts)["audio"])
-    fig = traversal_figure(np.stack(decoded), values, dims, "Beta-VAE latent traversals (others held at 0)")
-    return _save(fig, fig_dir / "traversal_beta_vae.png")
+    active = f"; {activity['active_units']} of {activity['latent_dim']} units active" if activity else ""
+    title = f"{name}: traversals of its most informative latent units (others held at 0){active}"
+    fig = traversal_figure(np.stack(decoded), values, dims, title)
+    return _save(fig, fig_dir / f"traversal_{name}.png")

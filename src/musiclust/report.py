@@ -86,6 +86,23 @@ def paired_comparison(metrics: pd.DataFrame, label: str, a: tuple[str, str], b: 
     return out
 
 
+def _latent_activity_rows(run_dir: Path) -> list[dict]:
+    """Per trained representation: its active latent units on each seed (histories.json), for the collapse check."""
+    path = run_dir / "histories.json"
+    if not path.exists():
+        return []
+    by_rep: dict[str, list] = {}
+    criteria: dict[str, str] = {}
+    for key, h in json.loads(path.read_text()).items():
+        act = h.get("latent_activity") if isinstance(h, dict) else None
+        if not act:
+            continue
+        rep = key.rsplit("_seed", 1)[0]
+        by_rep.setdefault(rep, []).append(f"{act['active_units']}/{act['latent_dim']}")
+        criteria[rep] = "KL" if "KL" in act["criterion"] else "variance"
+    return [{"name": rep, "units": ", ".join(v), "criterion": criteria[rep]} for rep, v in by_rep.items()]
+
+
 def build_context(run_dir: Path) -> dict:
     """Every fact the template prints, already formatted (no Python reprs reach the text)."""
     from .clustering import CLUSTERERS
@@ -142,7 +159,23 @@ def build_context(run_dir: Path) -> dict:
             f"dimensions ({inp.get('tracks_with_lyrics', 0)} tracks have lyrics); fused audio+lyrics vectors give "
             f"each modality a fixed share of the total variance ({share})."
         )
+    musicnn_sets = [
+        f
+        for f in [res.get("feature_set", ""), *inp.get("alternative_features", {})]
+        if any(part.startswith("musicnn") for part in str(f).split("+"))
+    ]
+    if musicnn_sets:
+        feat += (
+            " musicnn [@pons2019]: the 200-D penultimate layer of a CNN pretrained to tag 3-s log-mel patches (16 kHz, "
+            "96 mel bands) with the Million Song Dataset's 50 most frequent Last.fm tags (MagnaTagATune's for "
+            "`musicnn_mtt`), averaged over a track's non-overlapping patches and standardized; weights from the "
+            "`musicnn` 0.1.0 package (ISC licence), rebuilt in Keras 3. Representations named `<model>@musicnn` run "
+            "on it; the others on the features above."
+        )
+    for name, reason in inp.get("unavailable_features", {}).items():
+        feat += f" The {name} representations were skipped: {reason}."
     ctx["features_text"] = feat
+    ctx["activity"] = _latent_activity_rows(run_dir)
     ctx["reps"] = [{"name": r, "description": REPRESENTATIONS[r].description} for r in reps_run]
     ctx["clusterers"] = [{"name": c, "description": CLUSTERERS[c].description} for c in cfg["clusterers"]]
     choice = res.get("k_choice", {})
@@ -188,7 +221,14 @@ def build_context(run_dir: Path) -> dict:
             for j, m in enumerate(metrics_order):
                 if r[f"{m}_{lab}_mean"] == table[f"{m}_{lab}_mean"].max():
                     c[j] = f"**{c[j]}**"
-            rows.append({"representation": r["representation"], "clusterer": r["clusterer"], "cells": c})
+            rows.append(
+                {
+                    "representation": r["representation"],
+                    "input": r.get("input") if isinstance(r.get("input"), str) else "",
+                    "clusterer": r["clusterer"],
+                    "cells": c,
+                }
+            )
         ctx["tables"].append(
             {
                 "label": lab,
@@ -206,6 +246,7 @@ def build_context(run_dir: Path) -> dict:
                 "rows": [
                     {
                         "representation": r["representation"],
+                        "input": r.get("input") if isinstance(r.get("input"), str) else "",
                         "clusterer": r["clusterer"],
                         "cells": cells(r, lab, (*metrics_order, "silhouette")),
                     }

@@ -8,7 +8,7 @@ meet is skipped by the runner with the reason returned by `missing_requirements`
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from sklearn.decomposition import PCA
@@ -29,10 +29,25 @@ class Inputs:
     lyrics: np.ndarray | None = None
     lyrics_mask: np.ndarray | None = None
     logmel: np.ndarray | None = None
+    # the transfer ConvVAE's inputs: musicnn's log-mel frames (n, 96, 1840) and its frozen front end's features,
+    # one step per 4 frames (n, 561, 460); both may be memory-mapped
+    musicnn_logmel: np.ndarray | None = None
+    musicnn_frontend: np.ndarray | None = None
     condition: np.ndarray | None = None
     condition_column: str | None = None
     modality_weights: dict = field(default_factory=lambda: {"audio": 1.0, "lyrics": 1.0})
     main: str = "audio"  # what ``audio`` holds: audio (or table) features, or the lyrics of a lyrics table
+    features: str = "mfcc"  # the name of the feature set in ``audio``
+    # the same tracks with another audio feature set in ``audio`` (``{"musicnn": Inputs}``), for ``<rep>@<set>``
+    alternatives: dict = field(default_factory=dict)
+    unavailable: dict = field(default_factory=dict)  # feature set -> why it could not be computed
+
+    def for_representation(self, name: str) -> Inputs:
+        """The inputs representation ``name`` runs on: these, or for ``<rep>@<set>`` the alternative holding ``set``."""
+        _, features = split_name(name)
+        if features is None or features == self.features:
+            return self
+        return self.alternatives[features]
 
 
 @dataclass
@@ -84,6 +99,8 @@ def _model(name):
         model = LatentModel(name, seed=seed, **params["model"])
         kw = {}
         X = inputs.logmel if name == "convvae" else inputs.audio
+        if name == "convvae_musicnn":
+            X, kw["frontend"] = inputs.musicnn_logmel, inputs.musicnn_frontend
         if name == "cvae":
             kw["condition"] = inputs.condition
         if name == "multimodal":
@@ -108,8 +125,60 @@ def _model(name):
     return build
 
 
-REPRESENTATIONS: dict[str, RepresentationSpec] = {
-    s.name: s
+INPUT_SEP = "@"
+# Representations that can run on any audio feature vector: ``vae@musicnn`` is the VAE on musicnn embeddings. The
+# others need something else (lyrics alone, log-mel crops).
+ON_ANY_FEATURES = ("raw", "pca", "audio_lyrics", "ae", "vae", "beta_vae", "cvae", "multimodal", "gmmvae", "idec", "dec")
+
+
+def split_name(name: str) -> tuple[str, str | None]:
+    """``"vae@musicnn"`` -> ``("vae", "musicnn")``; ``"vae"`` -> ``("vae", None)`` (the run's main features)."""
+    base, sep, features = name.partition(INPUT_SEP)
+    return base, (features if sep else None)
+
+
+def input_name(name: str, main_features: str) -> str:
+    """What representation ``name`` clusters, in words for tables: ``mfcc``, ``musicnn``, ``musicnn+lyrics``,
+    ``lyrics``, ``log-mel crops``."""
+    base, features = split_name(name)
+    features = features or main_features
+    requires = REPRESENTATIONS[base].requires
+    if "logmel" in requires:
+        return "log-mel crops"
+    if "musicnn_frames" in requires:
+        return "musicnn front end"
+    if "audio" not in requires:
+        return "lyrics"
+    return f"{features}+lyrics" if "lyrics" in requires and features != "lyrics" else features
+
+
+class _Registry(dict):
+    """The representation registry: its entries, and ``<entry>@<feature set>`` for the entries of `ON_ANY_FEATURES`
+    on any audio feature vector set (the same spec, run on that set's inputs)."""
+
+    def _derived(self, name: str) -> RepresentationSpec | None:
+        from .features.audio import FEATURE_SETS, PATCH_SETS
+
+        base, features = split_name(name)
+        if features is None or base not in ON_ANY_FEATURES or dict.__contains__(self, name):
+            return None
+        if features not in FEATURE_SETS or features in PATCH_SETS:
+            return None
+        spec = dict.__getitem__(self, base)
+        return replace(spec, name=name, description=f"{spec.description}; on {features} features")
+
+    def __missing__(self, name):
+        spec = self._derived(name)
+        if spec is None:
+            raise KeyError(name)
+        return spec
+
+    def __contains__(self, name) -> bool:
+        return dict.__contains__(self, name) or self._derived(name) is not None
+
+
+REPRESENTATIONS: dict[str, RepresentationSpec] = _Registry(
+    (s.name, s)
     for s in (
         RepresentationSpec("raw", "direct clustering of the standardized audio features", _raw, seeded=False),
         RepresentationSpec("pca", "PCA to the latent size", _pca, seeded=False),
@@ -139,6 +208,14 @@ REPRESENTATIONS: dict[str, RepresentationSpec] = {
             ("logmel",),
         ),
         RepresentationSpec(
+            "convvae_musicnn",
+            "convolutional VAE whose encoder starts from musicnn's pretrained front end (frozen) on 3-s crops of "
+            "musicnn's log-mel input, a latent vector per 64 ms, decoding the log-mel frames; a track = the mean "
+            "of its crops' step-averaged latents",
+            _model("convvae_musicnn"),
+            ("musicnn_frames",),
+        ),
+        RepresentationSpec(
             "multimodal",
             "audio+lyrics VAE: product of experts trained with the sub-sampled ELBO and "
             "calibrated per-modality variances; each expert's latent, variance-balanced",
@@ -154,17 +231,43 @@ REPRESENTATIONS: dict[str, RepresentationSpec] = {
             "dec", "autoencoder encoder refined by DEC's clustering loss alone (DEC, Xie et al. 2016)", _model("dec")
         ),
     )
-}
+)
 
-MODEL_REPRESENTATIONS = ("ae", "vae", "beta_vae", "cvae", "convvae", "multimodal", "gmmvae", "idec", "dec")
+MODEL_REPRESENTATIONS = (
+    "ae",
+    "vae",
+    "beta_vae",
+    "cvae",
+    "convvae",
+    "convvae_musicnn",
+    "multimodal",
+    "gmmvae",
+    "idec",
+    "dec",
+)
+
+
+def is_model(name: str) -> bool:
+    """Whether ``name`` (``vae``, ``vae@musicnn``, ...) is a trained model (as opposed to a direct representation)."""
+    return split_name(name)[0] in MODEL_REPRESENTATIONS
 
 
 def missing_requirements(name: str, inputs: Inputs) -> str | None:
     """Why representation ``name`` cannot run on these inputs, or None when it can."""
+    _, features = split_name(name)
+    if features is not None and features != inputs.features:
+        if features in inputs.unavailable:
+            return inputs.unavailable[features]
+        if features not in inputs.alternatives:
+            return f"no {features} features for this dataset (a features table or lyrics table has no audio)"
+        inputs = inputs.alternatives[features]
     reasons = {
         "lyrics": "the dataset has no lyrics (fewer than 2 tracks with text)",
         "logmel": "no audio files to compute log-mel patches from (a features table has none)",
         "condition": "no condition column (default 'language') in the dataset, or it is the primary label",
+        "musicnn_frames": inputs.unavailable.get(
+            "musicnn_frames", "no audio files to run musicnn's front end on (a features table has none)"
+        ),
     }
     if inputs.main == "lyrics":  # a lyrics table: raw/pca/dense models run on the lyrics; audio-only ones cannot
         reasons["lyrics"] = (
@@ -177,6 +280,7 @@ def missing_requirements(name: str, inputs: Inputs) -> str | None:
             "lyrics": inputs.lyrics,
             "logmel": inputs.logmel,
             "condition": inputs.condition,
+            "musicnn_frames": inputs.musicnn_frontend,
         }[need]
         if value is None:
             return reasons.get(need, f"no {need} input")

@@ -24,14 +24,13 @@ class AudioDecodeError(MusiclustError):
     """A file that cannot be decoded (reported per file, never fatal for a collection)."""
 
 
-def decode(path: str, sr: int = SAMPLE_RATE, max_seconds: float | None = None) -> tuple[np.ndarray, dict]:
-    """Decode one file to a mono float32 waveform at ``sr``.
+def read(path: str, max_seconds: float | None = None) -> tuple[np.ndarray, dict]:
+    """Decode one file to a mono float32 waveform at its *own* sample rate (stereo averaged), ``(y, info)``.
 
-    Returns ``(y, info)`` with ``y`` of shape ``(n_samples,)`` and ``info`` holding the original sample rate, channel
-    count and decoded duration. Raises `AudioDecodeError` with a one-line reason for unreadable or empty files.
+    Every analysis then resamples this one decoded waveform to the rate it needs (22050 Hz for the spectral features,
+    16 kHz for musicnn), so a file is decoded once. Raises `AudioDecodeError` with a one-line reason.
     """
     import soundfile as sf
-    import soxr
 
     try:
         with sf.SoundFile(str(path)) as f:
@@ -45,12 +44,32 @@ def decode(path: str, sr: int = SAMPLE_RATE, max_seconds: float | None = None) -
     if y.shape[0] == 0:
         raise AudioDecodeError("file contains no audio frames")
     y = y.mean(axis=1) if channels > 1 else y[:, 0]
-    if orig_sr != sr:
-        y = soxr.resample(y, orig_sr, sr, quality="HQ").astype(np.float32)
-    y = np.ascontiguousarray(y, dtype=np.float32)
     if not np.isfinite(y).all():
         raise AudioDecodeError("decoded audio contains non-finite samples")
-    return y, {"orig_sr": int(orig_sr), "channels": int(channels), "duration_s": y.size / sr}
+    return np.ascontiguousarray(y, dtype=np.float32), {"orig_sr": int(orig_sr), "channels": int(channels)}
+
+
+def resample(y: np.ndarray, orig_sr: int, sr: int) -> np.ndarray:
+    """``y`` at ``sr``: soxr at its high-quality setting (librosa.load's default resampler), float32."""
+    import soxr
+
+    if orig_sr != sr:
+        y = soxr.resample(y, orig_sr, sr, quality="HQ")
+    y = np.ascontiguousarray(y, dtype=np.float32)
+    if not np.isfinite(y).all():
+        raise AudioDecodeError("resampled audio contains non-finite samples")
+    return y
+
+
+def decode(path: str, sr: int = SAMPLE_RATE, max_seconds: float | None = None) -> tuple[np.ndarray, dict]:
+    """Decode one file to a mono float32 waveform at ``sr``.
+
+    Returns ``(y, info)`` with ``y`` of shape ``(n_samples,)`` and ``info`` holding the original sample rate, channel
+    count and decoded duration. Raises `AudioDecodeError` with a one-line reason for unreadable or empty files.
+    """
+    y, info = read(path, max_seconds)
+    y = resample(y, info["orig_sr"], sr)
+    return y, {**info, "duration_s": y.size / sr}
 
 
 class ClipSpectra:
@@ -227,6 +246,50 @@ FEATURE_SETS = {
     "logmel_full": logmel_full,
 }
 PATCH_SETS = {"logmel", "logmel_full"}
+
+# Sets computed by a pretrained network over batches of clips (features.musicnn), not from `ClipSpectra`:
+# name -> (checkpoint, output). Every output of a network is computed (and cached) whenever one of its sets is asked
+# for: the tags and pools cost nothing more than the embedding.
+NETWORK_SETS = {
+    "musicnn": ("MSD_musicnn", "penultimate"),
+    "musicnn_tags": ("MSD_musicnn", "tags"),
+    "musicnn_pools": ("MSD_musicnn", "pools"),
+    "musicnn_mtt": ("MTT_musicnn", "penultimate"),
+    "musicnn_mtt_tags": ("MTT_musicnn", "tags"),
+    "musicnn_mtt_pools": ("MTT_musicnn", "pools"),
+    # patch sets for the transfer ConvVAE: the frozen front end's features every 4 frames, and the frames they cover
+    "musicnn_frontend": ("MSD_musicnn", "frontend"),
+    "musicnn_logmel": ("MSD_musicnn", "logmel"),
+}
+PATCH_SETS |= {"musicnn_frontend", "musicnn_logmel"}
+
+
+def _network_set(c):  # placeholder entry: network sets are computed by the engine over batches of clips
+    raise MusiclustError("network feature sets are computed by features.engine, not per clip")
+
+
+FEATURE_SETS.update({name: _network_set for name in NETWORK_SETS})
+
+
+def network_sets_of(checkpoint: str) -> list[str]:
+    return [name for name, (ckpt, _) in NETWORK_SETS.items() if ckpt == checkpoint]
+
+
+def network_columns(feature_set: str) -> list[str] | None:
+    """Column names of a network set: ``musicnn1..200``, ``tag:<name>``, ``max_pool1..753`` + ``mean_pool1..753``."""
+    from . import musicnn
+
+    checkpoint, output = NETWORK_SETS[feature_set]
+    base = feature_set.removesuffix("_tags").removesuffix("_pools")
+    if output == "penultimate":
+        return [f"{base}{i + 1}" for i in range(musicnn.PENULTIMATE_DIM)]
+    if output == "tags":
+        return [f"tag:{t}" for t in musicnn.CHECKPOINTS[checkpoint].tags]
+    if output in ("frontend", "logmel"):
+        return None
+    return [f"{kind}_pool{i + 1}" for kind in ("max", "mean") for i in range(musicnn.POOL_DIM)]
+
+
 # The shape of one clip's values in each set: a cache entry of any other shape is a miss.
 FEATURE_SHAPES = {
     "mfcc": (40,),
@@ -234,6 +297,12 @@ FEATURE_SHAPES = {
     "gtzan57": (57,),
     "logmel": (N_MELS, LOGMEL_FRAMES),
     "logmel_full": (N_MELS, LOGMEL_FULL_FRAMES),
+    **{
+        name: {"penultimate": (200,), "tags": (50,), "pools": (1506,), "frontend": (561, 460), "logmel": (96, 1840)}[
+            output
+        ]
+        for name, (_, output) in NETWORK_SETS.items()
+    },
 }
 
 
@@ -245,6 +314,58 @@ FEATURE_PARAMS = {
     "logmel_frames": LOGMEL_FRAMES,
     "logmel_seconds": LOGMEL_SECONDS,
 }
+
+
+def params_for(feature_set: str) -> dict:
+    """What a cached entry of ``feature_set`` depends on (beside the audio): the spectral parameters, or for a network
+    set musicnn's input parameters and the checkpoint's checksum."""
+    if feature_set not in NETWORK_SETS:
+        return FEATURE_PARAMS
+    from . import musicnn
+
+    checkpoint = NETWORK_SETS[feature_set][0]
+    return {
+        "sr": musicnn.SR,
+        "n_fft": musicnn.N_FFT,
+        "hop": musicnn.HOP,
+        "n_mels": musicnn.N_MELS,
+        "patch_frames": musicnn.PATCH_FRAMES,
+        "checkpoint": checkpoint,
+        "weights": musicnn.CHECKPOINTS[checkpoint].sha256[".data-00000-of-00001"],
+        "reduce": "mean over non-overlapping patches",
+    }
+
+
+def network_features(
+    y16s: list[np.ndarray], checkpoint: str, want_sequences: bool = False
+) -> list[dict[str, np.ndarray]]:
+    """Every output of a network for several 16 kHz clips at once (their patches in shared batches).
+
+    Returns per clip ``{set name: values}`` for the vector sets of ``checkpoint`` (`NETWORK_SETS`), each the mean over
+    the clip's non-overlapping 3-s patches, and with ``want_sequences`` its two patch sets (the transfer ConvVAE's
+    front-end sequence and log-mel frames, `musicnn.frame_sequences`).
+    """
+    from . import musicnn
+
+    per_clip = [musicnn.patches(musicnn.log_mel(y)) for y in y16s]
+    outs = musicnn.embed_patches(np.concatenate(per_clip), checkpoint)
+    counts = [len(p) for p in per_clip]
+    tracks = musicnn.track_features(outs, counts)
+    starts = np.cumsum([0, *counts])
+    result = []
+    for i, t in enumerate(tracks):
+        values = {
+            "penultimate": t["penultimate"].astype(np.float64),
+            "tags": t["tags"].astype(np.float64),
+            "pools": np.concatenate([t["max_pool"], t["mean_pool"]]).astype(np.float64),
+        }
+        if want_sequences:
+            seq, mel = musicnn.frame_sequences(outs["front_end"][starts[i] : starts[i + 1]], per_clip[i])
+            values.update(frontend=seq, logmel=mel)
+        result.append(
+            {name: values[out] for name, (ck, out) in NETWORK_SETS.items() if ck == checkpoint and out in values}
+        )
+    return result
 
 
 def compute_many(y: np.ndarray, feature_sets: list[str], sr: int = SAMPLE_RATE) -> dict[str, tuple]:

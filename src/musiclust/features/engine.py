@@ -44,26 +44,120 @@ def _work(path: str, feature_sets: list[str], keys: dict[str, str | None], cache
 
     Returns ``{"sets": {set: {"values", "columns", "notes"}}}`` or ``{"error": reason}``; never raises for bad audio.
     """
+    return _work_chunk([path], [feature_sets], [keys], cache_root)[0]
+
+
+def _one_line(exc: Exception) -> str:
+    return f"feature extraction failed: {type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]}"
+
+
+def _work_chunk(
+    paths: list[str],
+    feature_sets: list[list[str]],
+    keys: list[dict[str, str | None]],
+    cache_root: str | None,
+    single_thread: bool = False,
+) -> list[dict]:
+    """Runs in a worker: several files, each decoded once; the spectral sets per file, the network sets (musicnn) of
+    all the files in shared batches. One result per path, as `_work` returns it; never raises for bad audio."""
+    results: list[dict] = [{} for _ in paths]
+    decoded: dict[int, tuple[np.ndarray, dict]] = {}
+    for j, path in enumerate(paths):
+        try:
+            decoded[j] = audio.read(path)
+        except audio.AudioDecodeError as exc:
+            results[j] = {"error": str(exc)}
+        except Exception as exc:  # a library failure on one odd file must not stop a 1000-file extraction
+            results[j] = {"error": _one_line(exc)}
+    out: dict[int, dict] = {j: {} for j in decoded}
+    for j, (y, info) in decoded.items():
+        spectral = [fs for fs in feature_sets[j] if fs not in audio.NETWORK_SETS]
+        if not spectral:
+            continue
+        try:
+            computed = audio.compute_many(audio.resample(y, info["orig_sr"], audio.SAMPLE_RATE), spectral)
+        except audio.AudioDecodeError as exc:
+            results[j] = {"error": str(exc)}
+            continue
+        except Exception as exc:
+            results[j] = {"error": _one_line(exc)}
+            continue
+        for fs, (values, columns, notes) in computed.items():
+            out[j][fs] = (values, columns, notes)
+    checkpoints = sorted(
+        {audio.NETWORK_SETS[fs][0] for sets in feature_sets for fs in sets if fs in audio.NETWORK_SETS}
+    )
+    if checkpoints and single_thread:
+        _single_threaded_tensorflow()
+    for checkpoint in checkpoints:
+        rows = [
+            j
+            for j in decoded
+            if "error" not in results[j]
+            and any(audio.NETWORK_SETS.get(fs, ("",))[0] == checkpoint for fs in feature_sets[j])
+        ]
+        if not rows:
+            continue
+        from . import musicnn
+
+        y16 = {}
+        for j in rows:
+            try:
+                y16[j] = musicnn_input(*decoded[j])
+            except Exception as exc:
+                results[j] = {"error": _one_line(exc)}
+        rows = [j for j in rows if j in y16]
+        if not rows:
+            continue
+        sequences = any(
+            fs in audio.PATCH_SETS and audio.NETWORK_SETS.get(fs, ("",))[0] == checkpoint
+            for j in rows
+            for fs in feature_sets[j]
+        )
+        per_clip = audio.network_features([y16[j] for j in rows], checkpoint, want_sequences=sequences)
+        for j, sets in zip(rows, per_clip):
+            notes = {"musicnn_patches": max(1, len(y16[j]) // (musicnn.HOP * musicnn.PATCH_FRAMES))}
+            for fs, values in sets.items():
+                # every vector output of the network is cached, asked for or not: the tags and pools come for free
+                out[j][fs] = (values, audio.network_columns(fs), notes)
+    for j, (_, info) in decoded.items():
+        if "error" in results[j]:
+            continue
+        sets_out = {}
+        for fs, (values, columns, notes) in out[j].items():
+            key = keys[j].get(fs)
+            if cache_root is not None and key is not None:
+                arrays = {"values": values}
+                if columns is not None:
+                    arrays["columns"] = np.array(columns)
+                FeatureCache(cache_root).save(fs, key, **arrays)
+            if fs in feature_sets[j]:
+                sets_out[fs] = {
+                    "values": values,
+                    "columns": columns,
+                    "notes": {**notes, "orig_sr": info["orig_sr"], "channels": info["channels"]},
+                }
+        results[j] = {"sets": sets_out}
+    return results
+
+
+def musicnn_input(y: np.ndarray, info: dict) -> np.ndarray:
+    """A decoded waveform at musicnn's 16 kHz."""
+    from . import musicnn
+
+    return audio.resample(y, info["orig_sr"], musicnn.SR)
+
+
+def _single_threaded_tensorflow() -> None:
+    """One TensorFlow thread per worker process (several workers share the cores)."""
+    from ..logs import import_tensorflow
+
+    tf = import_tensorflow()
     try:
-        y, info = audio.decode(path)
-        computed = audio.compute_many(y, feature_sets)
-    except audio.AudioDecodeError as exc:
-        return {"error": str(exc)}
-    except Exception as exc:  # a library failure on one odd file must not stop a 1000-file extraction
-        return {"error": f"feature extraction failed: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"}
-    out = {}
-    for fs, (values, columns, notes) in computed.items():
-        if cache_root is not None and keys.get(fs) is not None:
-            arrays = {"values": values}
-            if columns is not None:
-                arrays["columns"] = np.array(columns)
-            FeatureCache(cache_root).save(fs, keys[fs], **arrays)
-        out[fs] = {
-            "values": values,
-            "columns": columns,
-            "notes": {**notes, "orig_sr": info["orig_sr"], "channels": info["channels"]},
-        }
-    return {"sets": out}
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:  # already initialized in this worker by an earlier chunk
+        pass
 
 
 @contextlib.contextmanager
@@ -133,6 +227,10 @@ def extract_many(
     unknown = [fs for fs in feature_sets if fs not in audio.FEATURE_SETS]
     if unknown:
         raise MusiclustError(f"unknown audio feature set {unknown}; choose from {sorted(audio.FEATURE_SETS)}")
+    for checkpoint in sorted({audio.NETWORK_SETS[fs][0] for fs in feature_sets if fs in audio.NETWORK_SETS}):
+        from . import musicnn
+
+        musicnn.checkpoint_dir(checkpoint)  # missing or corrupt weights: one line with the fix, before any work
     paths = [str(p) for p in paths]
     n = len(paths)
     keys: dict[str, list[str | None]] = {fs: [None] * n for fs in feature_sets}
@@ -149,7 +247,7 @@ def extract_many(
                 need.append(fs)
                 continue
             try:
-                keys[fs][i] = entry_key(content_key(p, sha256[i] if sha256 else None), fs, audio.FEATURE_PARAMS)
+                keys[fs][i] = entry_key(content_key(p, sha256[i] if sha256 else None), fs, audio.params_for(fs))
             except OSError as exc:
                 errors[i] = f"cannot read file: {exc.strerror}"
                 break
@@ -183,18 +281,31 @@ def extract_many(
         # once and writes their on-disk caches. Worker processes compiling them at the same moment on a fresh
         # install race on those cache files, and a corrupt cache crashes (segfaults) every later process.
         first, rest = todo[0], todo[1:]
-        handle(first, _work(paths[first], missing[first], {fs: keys[fs][first] for fs in feature_sets}, cache_root))
+        job_keys = {i: _job_keys(i, paths[i], feature_sets, keys, sha256, cache) for i in todo}
+        handle(first, _work(paths[first], missing[first], job_keys[first], cache_root))
+        # Network sets run on the patches of several clips at once (batched inference); spectral sets clip by clip.
+        per_job = NETWORK_CHUNK if any(fs in audio.NETWORK_SETS for fs in feature_sets) else 1
+        chunks = [rest[c : c + per_job] for c in range(0, len(rest), per_job)]
+        single = n_jobs != 1 or dask_scheduler is not None
         label = "+".join(feature_sets)
         with (
             _backend(dask_scheduler),
             tqdm(total=len(todo), initial=1, desc=f"features ({label})", unit="clip", disable=not progress) as bar,
         ):
             jobs = Parallel(n_jobs=n_jobs, return_as="generator")(
-                delayed(_work)(paths[i], missing[i], {fs: keys[fs][i] for fs in feature_sets}, cache_root) for i in rest
+                delayed(_work_chunk)(
+                    [paths[i] for i in chunk],
+                    [missing[i] for i in chunk],
+                    [job_keys[i] for i in chunk],
+                    cache_root,
+                    single,
+                )
+                for chunk in chunks
             )
-            for i, res in zip(rest, jobs):
-                handle(i, res)
-                bar.update(1)
+            for chunk, results in zip(chunks, jobs):
+                for i, res in zip(chunk, results):
+                    handle(i, res)
+                bar.update(len(chunk))
 
     kept = [i for i in range(n) if i not in errors]
     skipped = [{"item": paths[i], "reason": errors[i]} for i in range(n) if i in errors]
@@ -213,6 +324,22 @@ def extract_many(
             out[fs] = Extraction(
                 _stack(cache, fs, [keys[fs][i] for i in kept]), None, kept, skipped, fs_notes, n_cached[fs]
             )
+    return out
+
+
+NETWORK_CHUNK = 8  # clips per job when a network set is extracted: their patches share the network's batches
+
+
+def _job_keys(i, path, feature_sets, keys, sha256, cache) -> dict[str, str | None]:
+    """The cache keys a job writes for file ``i``: its requested sets, and every other output of a network it runs."""
+    out = {fs: keys[fs][i] for fs in feature_sets}
+    if cache is None:
+        return out
+    for fs in feature_sets:
+        if fs in audio.NETWORK_SETS and keys[fs][i] is not None:
+            content = content_key(path, sha256[i] if sha256 else None)
+            for other in audio.network_sets_of(audio.NETWORK_SETS[fs][0]):
+                out.setdefault(other, entry_key(content, other, audio.params_for(other)))
     return out
 
 

@@ -22,6 +22,8 @@ STATE_ATTRS = (
     "lyrics_std_",
     "patch_mean_",
     "patch_std_",
+    "frontend_mean_",
+    "frontend_std_",
     "cluster_centers_",
 )
 
@@ -45,20 +47,45 @@ class ModelSpec:
     likelihood: str = "unit"  # "calibrated": sigma-VAE decoder variances (Rybkin et al. 2021), see models.vae
     dec_refine: bool = False  # DEC/IDEC: after training, refine the latent with DEC's clustering loss (models.idec)
     dec_keeps_reconstruction: bool = True  # IDEC (True) keeps the decoder's loss; DEC (False) drops the decoder
+    frontend: bool = False  # ConvVAE whose encoder reads musicnn's frozen front-end features (``frontend=`` input)
 
 
 MODELS: dict[str, ModelSpec] = {
     s.name: s
     for s in (
         ModelSpec("ae", "deterministic autoencoder (baseline)", deterministic=True),
-        ModelSpec("vae", "VAE, beta = 1 (Kingma & Welling 2014)"),
-        ModelSpec("beta_vae", "Beta-VAE, beta = 4 (Higgins et al. 2017)", beta=4.0),
-        ModelSpec("cvae", "conditional VAE (Sohn et al. 2015), condition fed to encoder and decoder", conditional=True),
+        # Every stochastic model learns its decoder's variance (sigma-VAE, Rybkin et al. 2021). With a unit-variance
+        # decoder the KL term wins on small or low-variance inputs and the posterior collapses: on 200 real songs'
+        # lyrics (32-D, L2-normalized rows) the VAE kept 0 active latent units and Beta-VAE 0, language NMI 0.27-0.37
+        # and 0.00-0.01 against 0.96-1.00 for the AE; calibrated, 12-16 and 3 active units and NMI 0.96-1.00.
+        ModelSpec("vae", "VAE, beta = 1 (Kingma & Welling 2014), calibrated decoder", likelihood="calibrated"),
+        ModelSpec(
+            "beta_vae",
+            "Beta-VAE, beta = 4 (Higgins et al. 2017), calibrated decoder",
+            beta=4.0,
+            likelihood="calibrated",
+        ),
+        ModelSpec(
+            "cvae",
+            "conditional VAE (Sohn et al. 2015), condition fed to encoder and decoder, calibrated decoder",
+            conditional=True,
+            likelihood="calibrated",
+        ),
         ModelSpec(
             "convvae",
             "convolutional VAE on 3-s log-mel crops (128 bands x 128 frames) with a latent vector per 93 ms, "
             "calibrated decoder (Rybkin et al. 2021); a track is the mean of its crops' latents",
             conv=True,
+            likelihood="calibrated",
+        ),
+        ModelSpec(
+            "convvae_musicnn",
+            "convolutional VAE whose encoder starts from musicnn's pretrained front end (frozen; Pons & Serra 2019): "
+            "it encodes the front end's features of 3-s crops of musicnn's own log-mel input (16 kHz, 96 bands), one "
+            "latent vector per 64 ms, and its decoder reconstructs those log-mel frames (calibrated decoder, Rybkin "
+            "et al. 2021); a track is the mean of its crops' latents",
+            conv=True,
+            frontend=True,
             likelihood="calibrated",
         ),
         ModelSpec(
@@ -68,7 +95,12 @@ MODELS: dict[str, ModelSpec] = {
             multimodal=True,
             likelihood="calibrated",
         ),
-        ModelSpec("gmmvae", "VAE with a Gaussian-mixture prior (VaDE, Jiang et al. 2017)", mixture_prior=True),
+        ModelSpec(
+            "gmmvae",
+            "VAE with a Gaussian-mixture prior (VaDE, Jiang et al. 2017), calibrated decoder",
+            mixture_prior=True,
+            likelihood="calibrated",
+        ),
         ModelSpec(
             "dec",
             "autoencoder latent refined by DEC's clustering loss alone, decoder dropped (DEC, Xie et al. 2016)",
@@ -181,7 +213,7 @@ class LatentModel:
         }
 
     # --- inputs -----------------------------------------------------------------------------------------------
-    def _inputs(self, X, condition=None, lyrics=None, lyrics_mask=None, fitting=False) -> dict:
+    def _inputs(self, X, condition=None, lyrics=None, lyrics_mask=None, fitting=False, frontend=None) -> dict:
         spec = self.spec
         if spec.conv:  # whole clips or crops: the mel bands must match, any length of at least one crop
             X = _check_matrix(X, "X", None, ndim=3)
@@ -195,6 +227,16 @@ class LatentModel:
         n = X.shape[0]
         # Patches stay as given (possibly a memory map larger than RAM); they are normalized batch by batch.
         inputs = {"audio": X if spec.conv else X.astype(np.float32)}
+        if spec.frontend:
+            if frontend is None:
+                raise MusiclustError(f"model '{self.name}' needs musicnn's front-end sequences (frontend=)")
+            frontend = _check_matrix(frontend, "frontend", None, ndim=3)
+            if len(frontend) != n or frontend.shape[2] * CONV_DOWNSAMPLING != X.shape[2]:
+                raise MusiclustError(
+                    f"frontend has shape {frontend.shape}; it needs one sequence per track with a step per "
+                    f"{CONV_DOWNSAMPLING} of X's {X.shape[2]} frames"
+                )
+            inputs["frontend"] = frontend
         if spec.conditional:
             if condition is None:
                 raise MusiclustError(f"model '{self.name}' needs a condition column (e.g. language)")
@@ -234,9 +276,15 @@ class LatentModel:
         spec = self.spec
         cond_dim = inputs["condition"].shape[1] if "condition" in inputs else 0
         shape = tuple(inputs["audio"].shape[1:])
+        encoder_inputs = None
         if spec.conv:
             shape = (shape[0], self.crop_)  # the network sees one crop; a track is the mean of its crops' latents
-            enc = {"audio": networks.conv_encoder(shape, self.latent_dim, cond_dim=cond_dim, name="audio_encoder")}
+            if spec.frontend:
+                side = (inputs["frontend"].shape[1], self.crop_ // CONV_DOWNSAMPLING)
+                enc = {"audio": networks.sequence_encoder(side, self.latent_dim, name="audio_encoder")}
+                encoder_inputs = {"audio": "frontend"}
+            else:
+                enc = {"audio": networks.conv_encoder(shape, self.latent_dim, cond_dim=cond_dim, name="audio_encoder")}
             dec = {"audio": networks.conv_decoder(shape, self.latent_dim, cond_dim=cond_dim, name="audio_decoder")}
         else:
             enc = {
@@ -264,6 +312,7 @@ class LatentModel:
             seed=self.seed,
             likelihood=self.likelihood or spec.likelihood,
             subsampled_elbo=spec.multimodal,
+            encoder_inputs=encoder_inputs,
         )
 
     # --- training ---------------------------------------------------------------------------------------------
@@ -289,6 +338,11 @@ class LatentModel:
                 "std": self.patch_std_,
             }
             kw["valid_frames"] = valid_frames(clips)
+            if self.spec.frontend:
+                side = inputs["frontend"]
+                if side.nbytes <= IN_MEMORY_BYTES:
+                    side = np.asarray(side, dtype=np.float32)
+                kw["side"] = (side, CONV_DOWNSAMPLING, np.asarray(self.frontend_mean_), np.asarray(self.frontend_std_))
             train = CropBatches(clips, train_idx, seed=self.seed, **kw)
             # validation: 3 fixed crops per held-out track are enough to compare epochs, at a third of the cost
             val = (
@@ -326,12 +380,12 @@ class LatentModel:
             verbose=self.verbose,
         )
 
-    def fit(self, X, condition=None, lyrics=None, lyrics_mask=None) -> LatentModel:
+    def fit(self, X, condition=None, lyrics=None, lyrics_mask=None, frontend=None) -> LatentModel:
         import keras
 
         from .vae import KLWarmup
 
-        inputs = self._inputs(X, condition, lyrics, lyrics_mask, fitting=True)
+        inputs = self._inputs(X, condition, lyrics, lyrics_mask, fitting=True, frontend=frontend)
         n = len(inputs["audio"])
         n_train = n - int(round(n * self.validation_split))
         if n_train * (self.crops_per_track if self.spec.conv else 1) < self.batch_size:
@@ -343,6 +397,9 @@ class LatentModel:
         if self.spec.conv:
             self.crop_ = _crop_length(self.crop_frames, self.input_shape_[1])
             self.patch_mean_, self.patch_std_ = _streaming_mean_std(inputs["audio"])
+        if self.spec.frontend:
+            mean, std = _streaming_channel_mean_std(inputs["frontend"])
+            self.frontend_mean_, self.frontend_std_ = mean.tolist(), std.tolist()
         if self.spec.multimodal:
             self.lyrics_dim_ = inputs["lyrics"].shape[1]
         _set_determinism(self.seed)
@@ -396,7 +453,62 @@ class LatentModel:
             self.cluster_centers_ = centres.tolist()
             history.update(h_idec)
         self.history_ = {k: [float(v) for v in vals] for k, vals in history.items()}
+        self.latent_activity_ = self._latent_activity(inputs)
+        self.history_["latent_activity"] = self.latent_activity_
         return self
+
+    ACTIVE_NATS = 0.01  # a latent dimension is active when its average KL exceeds this (Burda et al. 2016 use 0.01)
+
+    def _latent_activity(self, inputs: dict, batch: int = 256) -> dict:
+        """Which latent dimensions carry information about the data (posterior collapse shows as none).
+
+        Stochastic models: the KL divergence of each dimension of q(z|x) from the prior, averaged over the tracks
+        (``kl_per_dim``, nats); VaDE's prior is its mixture, so a dimension's KL is against each component weighted by
+        q(c|x) (Jiang et al. 2017, Eq. 11 split by dimension); a ConvVAE's dimensions are averaged over the latent
+        steps of the first crop of each track. A dimension is active above 0.01 nats. Deterministic models (AE,
+        DEC, IDEC) have no KL: a dimension is active when its latent means vary across tracks, Cov_x(E[z_u]) > 0.01
+        (Burda, Grosse & Salakhutdinov 2016, the criterion the KL threshold stands in for).
+        """
+        if self.spec.conv:
+            clips = inputs["audio"]
+            first = np.asarray(clips[: min(len(clips), 512), :, : self.crop_], dtype=np.float32)
+            parts = {"audio": ((first - self.patch_mean_) / self.patch_std_).astype(np.float32)}
+            if self.spec.frontend:
+                side = np.asarray(inputs["frontend"][: len(first), :, : self.crop_ // CONV_DOWNSAMPLING], np.float32)
+                mean = np.asarray(self.frontend_mean_, np.float32)[:, None]
+                std = np.asarray(self.frontend_std_, np.float32)[:, None]
+                parts["frontend"] = ((side - mean) / std).astype(np.float32)
+            mu, lv = (np.asarray(a) for a in self.model_.encode_distribution(parts))
+        else:
+            mus, lvs = [], []
+            for start in range(0, len(inputs["audio"]), batch):
+                part = {k: np.asarray(v[start : start + batch]) for k, v in inputs.items()}
+                m, v = self.model_.encode_distribution(part)
+                mus.append(np.asarray(m))
+                lvs.append(np.asarray(v))
+            mu, lv = np.concatenate(mus), np.concatenate(lvs)
+        mu, lv = mu.astype(np.float64), lv.astype(np.float64)
+        if self.spec.deterministic:
+            per_dim = mu.var(axis=0)
+            criterion = "variance of the latent means across tracks > 0.01 (deterministic model: no KL)"
+        elif self.spec.mixture_prior:
+            gamma = np.asarray(self.model_.cluster_probabilities(mu.astype(np.float32)), dtype=np.float64)  # (n, K)
+            mc = np.asarray(self.model_.gmm_means, dtype=np.float64)[None]  # (1, K, D)
+            lvc = np.asarray(self.model_.gmm_log_vars, dtype=np.float64)[None]
+            kl = 0.5 * (lvc - lv[:, None] + (np.exp(lv[:, None]) + (mu[:, None] - mc) ** 2) / np.exp(lvc) - 1)
+            per_dim = (gamma[..., None] * kl).sum(axis=1).mean(axis=0)
+            criterion = "KL of q(z_d|x) from the mixture prior (weighted by q(c|x)), mean over tracks > 0.01 nats"
+        else:
+            per_dim = (0.5 * (mu**2 + np.exp(lv) - lv - 1)).mean(axis=0)
+            criterion = "KL of q(z_d|x) from N(0, 1), mean over tracks > 0.01 nats"
+        if self.spec.conv:
+            per_dim = per_dim.reshape(self.latent_steps_, self.latent_dim).mean(axis=0)
+        return {
+            "active_units": int((per_dim > self.ACTIVE_NATS).sum()),
+            "latent_dim": int(len(per_dim)),
+            "per_dim": [round(float(v), 5) for v in per_dim],
+            "criterion": criterion,
+        }
 
     # --- inference --------------------------------------------------------------------------------------------
     def _check_fitted(self):
@@ -405,7 +517,7 @@ class LatentModel:
 
     def _encode_inputs(self, inputs: dict, batch: int = 256, subset: list[str] | None = None) -> np.ndarray:
         if self.spec.conv:
-            return self._encode_clips(inputs["audio"])
+            return self._encode_clips(inputs["audio"], side=inputs.get("frontend"))
         n = len(inputs["audio"])
         out = []
         for start in range(0, n, batch):
@@ -421,13 +533,19 @@ class LatentModel:
         """ConvVAE: latent steps per crop (the encoder halves the frame rate twice, see `networks.conv_encoder`)."""
         return self.crop_ // CONV_DOWNSAMPLING
 
-    def _crop_latents(self, crops) -> np.ndarray:
-        """ConvVAE: latent-mean sequences of crops ``(m, n_mels, crop_)`` -> ``(m, steps, latent_dim)``."""
+    def _crop_latents(self, crops, side=None) -> np.ndarray:
+        """ConvVAE: latent-mean sequences of crops ``(m, n_mels, crop_)`` (and for the transfer ConvVAE their
+        front-end sequences ``side`` ``(m, 561, crop_ / 4)``, which it encodes) -> ``(m, steps, latent_dim)``."""
         crops = ((np.asarray(crops, dtype=np.float32) - self.patch_mean_) / self.patch_std_).astype(np.float32)
-        z_mean, _ = self.model_.encode_distribution({"audio": crops})
+        parts = {"audio": crops}
+        if self.spec.frontend:
+            mean = np.asarray(self.frontend_mean_, np.float32)[:, None]
+            std = np.asarray(self.frontend_std_, np.float32)[:, None]
+            parts["frontend"] = ((np.asarray(side, dtype=np.float32) - mean) / std).astype(np.float32)
+        z_mean, _ = self.model_.encode_distribution(parts)
         return np.asarray(z_mean).reshape(len(crops), self.latent_steps_, self.latent_dim)
 
-    def _encode_clips(self, clips, tracks_per_batch: int = 16) -> np.ndarray:
+    def _encode_clips(self, clips, tracks_per_batch: int = 16, side=None) -> np.ndarray:
         """ConvVAE: a crop's latent is the mean over its steps of the latent means (one per 93 ms); a track's latent is
         the mean of the latents of its non-overlapping crops (``crop_`` frames each, from the start; a 30-s clip has
         10) that lie in its real audio, not in the padding of a short clip (at least the first crop counts),
@@ -440,7 +558,12 @@ class LatentModel:
         for start in range(0, len(clips), tracks_per_batch):
             part = np.asarray(clips[start : start + tracks_per_batch], dtype=np.float32)
             crops = np.concatenate([part[:, :, o : o + self.crop_] for o in offsets])  # (w * b, mels, crop)
-            z = self._crop_latents(crops).mean(axis=1).reshape(len(offsets), len(part), -1)
+            side_crops = None
+            if side is not None:  # the transfer ConvVAE's front-end steps under the same crops
+                sp = np.asarray(side[start : start + tracks_per_batch], dtype=np.float32)
+                d, w = CONV_DOWNSAMPLING, self.crop_ // CONV_DOWNSAMPLING
+                side_crops = np.concatenate([sp[:, :, o // d : o // d + w] for o in offsets])
+            z = self._crop_latents(crops, side_crops).mean(axis=1).reshape(len(offsets), len(part), -1)
             inside = offsets[:, None] + self.crop_ <= valid_frames(part)[None, :]  # (w, b)
             inside[0] = True
             out.append((z * inside[..., None]).sum(axis=0) / inside.sum(axis=0)[:, None])
@@ -462,10 +585,10 @@ class LatentModel:
             out["lyrics"][~present] = out["lyrics"][present].mean(axis=0)
         return out
 
-    def encode(self, X, condition=None, lyrics=None, lyrics_mask=None) -> np.ndarray:
+    def encode(self, X, condition=None, lyrics=None, lyrics_mask=None, frontend=None) -> np.ndarray:
         """Latent means ``(n, latent_dim)``."""
         self._check_fitted()
-        return self._encode_inputs(self._inputs(X, condition, lyrics, lyrics_mask))
+        return self._encode_inputs(self._inputs(X, condition, lyrics, lyrics_mask, frontend=frontend))
 
     def decode(self, Z, condition=None) -> dict[str, np.ndarray]:
         """Reconstructions per modality from latent points ``Z`` ``(n, latent_dim)`` (ConvVAE: latent sequences
@@ -487,15 +610,17 @@ class LatentModel:
             outs["audio"] = outs["audio"] * self.patch_std_ + self.patch_mean_
         return outs
 
-    def reconstruct(self, X, condition=None, lyrics=None, lyrics_mask=None) -> np.ndarray:
+    def reconstruct(self, X, condition=None, lyrics=None, lyrics_mask=None, frontend=None) -> np.ndarray:
         """Audio reconstructions, same shape as ``X`` (ConvVAE: ``X`` holds crops of ``crop_frames`` frames, each
         decoded from its own latent sequence)."""
         if self.spec.conv:
             self._check_fitted()
-            X = self._inputs(X, condition)["audio"]
+            inputs = self._inputs(X, condition, frontend=frontend)
+            X = inputs["audio"]
             if X.shape[2] != self.crop_:
                 raise MusiclustError(f"reconstruct() takes crops of {self.crop_} frames, not {X.shape[2]}")
-            return self.decode(self._crop_latents(X).reshape(len(X), -1), condition)["audio"]
+            latents = self._crop_latents(X, inputs.get("frontend"))
+            return self.decode(latents.reshape(len(X), -1), condition)["audio"]
         Z = self.encode(X, condition, lyrics, lyrics_mask)
         return self.decode(Z, condition)["audio"]
 
@@ -561,6 +686,21 @@ def _streaming_mean_std(X, chunk: int = 256) -> tuple[float, float]:
         count += part.size
     mean = total / count
     return float(mean), float(max(np.sqrt(max(total_sq / count - mean**2, 0.0)), 1e-6))
+
+
+def _streaming_channel_mean_std(X, chunk: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and std ``(channels,)`` of a (possibly memory-mapped) ``(n, channels, steps)`` array, read in
+    chunks; constant channels get std 1 (the front end has a few always-zero units)."""
+    total = total_sq = 0.0
+    count = 0
+    for start in range(0, len(X), chunk):
+        part = np.asarray(X[start : start + chunk], dtype=np.float64)
+        total = total + part.sum(axis=(0, 2))
+        total_sq = total_sq + np.square(part).sum(axis=(0, 2))
+        count += part.shape[0] * part.shape[2]
+    mean = total / count
+    std = np.sqrt(np.maximum(total_sq / count - mean**2, 0.0))
+    return mean, np.where(std > 1e-6, std, 1.0)
 
 
 def model_descriptions() -> dict[str, str]:

@@ -26,6 +26,7 @@ class CropBatches(keras.utils.PyDataset):
         seed: int = 0,
         fixed: bool = False,
         valid_frames: np.ndarray | None = None,
+        side: tuple | None = None,
     ):
         super().__init__(workers=1, use_multiprocessing=False)
         self.clips, self.index, self.crop = clips, np.asarray(index), crop
@@ -34,12 +35,16 @@ class CropBatches(keras.utils.PyDataset):
         self.valid = np.full(len(clips), n_frames) if valid_frames is None else np.asarray(valid_frames)
         self.crops_per_track, self.batch_size = crops_per_track, batch_size
         self.mean, self.std, self.fixed = mean, std, fixed
+        # (sequences (n, channels, steps), frames per step, channel means, channel stds): a second input cut at the
+        # same place, for the transfer ConvVAE (its encoder reads musicnn front-end steps, one per 4 frames)
+        self.side = side
         self.rng = np.random.default_rng(seed)
         self._draw()
 
     def _draw(self) -> None:
         tracks = np.repeat(self.index, self.crops_per_track)
-        offsets = self.rng.integers(0, np.maximum(self.valid[tracks] - self.crop, 0) + 1)
+        step = self.side[1] if self.side is not None else 1  # crops start on a step of the second input
+        offsets = self.rng.integers(0, np.maximum(self.valid[tracks] - self.crop, 0) // step + 1) * step
         order = self.rng.permutation(len(tracks))
         self.pairs = np.stack([tracks[order], offsets[order]], axis=1)
 
@@ -49,7 +54,13 @@ class CropBatches(keras.utils.PyDataset):
     def __getitem__(self, i: int):
         pairs = self.pairs[i * self.batch_size : (i + 1) * self.batch_size]
         batch = np.stack([np.asarray(self.clips[t, :, o : o + self.crop]) for t, o in pairs])
-        return ({"audio": ((batch - self.mean) / self.std).astype(np.float32)},)
+        out = {"audio": ((batch - self.mean) / self.std).astype(np.float32)}
+        if self.side is not None:
+            seqs, step, mean, std = self.side
+            w = self.crop // step
+            side = np.stack([np.asarray(seqs[t, :, o // step : o // step + w]) for t, o in pairs])
+            out["frontend"] = ((side - mean[:, None]) / std[:, None]).astype(np.float32)
+        return (out,)
 
     def on_epoch_end(self) -> None:
         if not self.fixed:

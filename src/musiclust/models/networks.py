@@ -99,3 +99,21 @@ def conv_decoder(
     h = layers.Conv1D(shape[0], 1, name=f"{name}_out")(h)  # (batch, n_frames, n_mels)
     out = layers.Permute((2, 1), name=f"{name}_mel_major")(h)
     return keras.Model([z, c] if c is not None else z, out, name=name)
+
+
+def sequence_encoder(
+    shape: tuple[int, int],
+    latent_dim: int,
+    filters: tuple[int, ...] = (128, 128),
+    name: str = "encoder",
+) -> keras.Model:
+    """Pretrained feature sequence ``x (batch, channels, steps)`` -> a latent sequence ``z_mean, z_log_var`` each
+    ``(batch, steps * latent_dim)`` (flattened, step-major), at the sequence's own rate: 3-tap convolutions along the
+    steps, no striding (the features already come one per 4 frames, the rate of `conv_encoder`'s latent)."""
+    x, _ = _inputs(shape, 0, f"{name}_x")
+    h = layers.Permute((2, 1), name=f"{name}_time_major")(x)  # (batch, steps, channels)
+    for i, f in enumerate(filters):
+        h = layers.Conv1D(f, 3, padding="same", activation="relu", name=f"{name}_conv{i}")(h)
+    z_mean = layers.Flatten()(layers.Conv1D(latent_dim, 1, name=f"{name}_z_mean")(h))
+    z_log_var = layers.Flatten()(layers.Conv1D(latent_dim, 1, name=f"{name}_z_log_var", kernel_initializer="zeros")(h))
+    return keras.Model(x, [z_mean, z_log_var], name=name)

@@ -66,6 +66,7 @@ class VAE(keras.Model):
 
     Args:
         encoders / decoders: modality name -> functional model (see `networks`); the names are the input dict keys.
+        encoder_inputs: modality name -> the input key its encoder reads, where that differs from the modality.
         condition_dim: width of the one-hot condition (0: unconditional).
         beta: KL weight; ``deterministic``: plain autoencoder.
         n_components: > 0 gives the VaDE Gaussian-mixture prior with that many components.
@@ -84,9 +85,13 @@ class VAE(keras.Model):
         seed: int = 0,
         likelihood: str = "unit",
         subsampled_elbo: bool = False,
+        encoder_inputs: dict | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        # modality -> the input its encoder reads, when not the one its decoder reconstructs (the transfer ConvVAE
+        # encodes musicnn's front-end features and reconstructs the log-mel frames they came from)
+        self.encoder_inputs = dict(encoder_inputs or {})
         self.encoders = dict(encoders)
         self.decoders = dict(decoders)
         self.modalities = list(self.encoders)
@@ -124,7 +129,7 @@ class VAE(keras.Model):
 
     # --- encoding -------------------------------------------------------------------------------------------------
     def _expert(self, name, inputs):
-        x = inputs[name]
+        x = inputs[self.encoder_inputs.get(name, name)]
         if self.condition_dim:
             return self.encoders[name]([x, inputs["condition"]])
         return self.encoders[name](x)
@@ -277,6 +282,7 @@ class VAE(keras.Model):
             "seed": self.seed,
             "likelihood": self.likelihood,
             "subsampled_elbo": self.subsampled_elbo,
+            "encoder_inputs": self.encoder_inputs,
         }
 
     @classmethod
