@@ -161,3 +161,34 @@ def test_a_run_without_the_weights_skips_musicnn_with_the_fix_and_runs_the_rest(
     # and asking for musicnn as the main features is a one-line error naming the fix, before any run folder
     code, out, err = run_cli(args + ["--features", "musicnn", "--seeds", "0"], capsys)
     assert code == 2 and "pip install --no-deps musicnn" in err and len(err.strip().splitlines()) == 1
+
+
+def test_transfer_convvae_encodes_musicnns_front_end_and_reconstructs_its_log_mel(shared_data, tmp_path):
+    _weights_or_skip()
+    from musiclust.features import engine
+    from musiclust.features.cache import FeatureCache
+    from musiclust.models import LatentModel
+
+    clips = [str(p) for p in sorted((shared_data / "emotify_dev" / "rock").glob("*.mp3"))[:6]]
+    clips += [str(p) for p in sorted((shared_data / "emotify_dev" / "classical").glob("*.mp3"))[:6]]
+    out = engine.extract_many(
+        clips, ["musicnn_logmel", "musicnn_frontend"], n_jobs=1, progress=False, cache=FeatureCache(tmp_path)
+    )
+    mel, front = out["musicnn_logmel"].X, out["musicnn_frontend"].X
+    assert mel.shape == (12, 96, 1840) and front.shape == (12, 561, 460)  # 10 patches of 184 frames, 46 steps each
+    # the log-mel frames are musicnn's own input: the first patch's first 184 frames
+    y16 = audio.decode(clips[0], sr=musicnn.SR)[0]
+    np.testing.assert_allclose(mel[0, :, :184], musicnn.patches(musicnn.log_mel(y16))[0, :184].T, atol=1e-5)
+    m = LatentModel("convvae_musicnn", latent_dim=8, epochs=2, batch_size=16, crops_per_track=2, seed=0)
+    m.fit(mel, frontend=front)
+    Z = m.encode(mel, frontend=front)
+    assert Z.shape == (12, 8) and np.isfinite(Z).all()
+    crops, side = np.asarray(mel[:2, :, :128]), np.asarray(front[:2, :, :32])
+    rec = m.reconstruct(crops, frontend=side)
+    assert rec.shape == crops.shape
+    # the encoder reads the front end, not the log-mel: the same log-mel with another track's front end encodes apart
+    other = m.encode(mel[:1], frontend=front[6:7])
+    assert np.abs(other - Z[:1]).max() > 1e-3
+    assert m.latent_activity_["active_units"] >= 1
+    again = LatentModel.load(m.save(tmp_path / "transfer"))
+    np.testing.assert_allclose(again.encode(mel, frontend=front), Z, rtol=1e-4, atol=1e-5)

@@ -44,10 +44,12 @@ MFCC_STUDY = [
     "convvae",
     "multimodal",
     "gmmvae",
+    "dec",
+    "idec",
 ]
 MUSICNN_STUDY = [
     f"{name}@musicnn"
-    for name in ("raw", "pca", "audio_lyrics", "ae", "vae", "beta_vae", "cvae", "multimodal", "gmmvae")
+    for name in ("raw", "pca", "audio_lyrics", "ae", "vae", "beta_vae", "cvae", "multimodal", "gmmvae", "dec", "idec")
 ]
 DEFAULT_REPRESENTATIONS = MFCC_STUDY + MUSICNN_STUDY
 

@@ -223,7 +223,7 @@ REPRESENTATIONS: dict[str, RepresentationSpec] = _Registry(
             ("audio", "lyrics"),
         ),
         RepresentationSpec("gmmvae", "VAE with a Gaussian-mixture prior (VaDE)", _model("gmmvae")),
-        # not in the default study: it clusters as it learns, so it is a model of its own k (the primary label's)
+        # they cluster as they learn: models of their own k (the primary label's), which their rows say
         RepresentationSpec(
             "idec", "autoencoder refined by DEC's clustering loss (IDEC, Guo et al. 2017)", _model("idec")
         ),

@@ -29,6 +29,9 @@ STATE_ATTRS = (
 
 # Log-mel stacks up to this size are trained from memory; larger ones stream from their memory map batch by batch.
 IN_MEMORY_BYTES = 512 * 2**20
+# Free nats for the Gaussian-prior VAEs (models.vae): the first nat of information in the latent costs no KL. On 200
+# real songs' lyrics (32-D) the calibrated Beta-VAE still kept no unit above 0.01 nats on one seed of five without it.
+FREE_NATS = 1.0
 CONV_DOWNSAMPLING = 4  # frames per ConvVAE latent step: two stride-2 convolutions (networks.conv_encoder)
 
 
@@ -313,6 +316,7 @@ class LatentModel:
             likelihood=self.likelihood or spec.likelihood,
             subsampled_elbo=spec.multimodal,
             encoder_inputs=encoder_inputs,
+            free_nats=0.0 if spec.deterministic or spec.mixture_prior else FREE_NATS,
         )
 
     # --- training ---------------------------------------------------------------------------------------------

@@ -21,6 +21,10 @@ vector, and a prior. Each family member is a parameter of it, not a copy:
   negative log-likelihood into (D_m / 2) log MSE_m (+ const). Each modality then counts by its *relative* error, so
   40 standardized audio dimensions cannot drown 32 lyrics dimensions, and the KL term is weighed against a decoder
   variance that matches the data instead of an arbitrary 1 (a blurred mean spectrum is no longer the optimum).
+- Free nats (Kingma et al. 2016, "Improved variational inference with inverse autoregressive flow", Eq. 15, with the
+  whole latent as one group): ``free_nats=lambda`` replaces the KL term by max(KL, lambda), its batch mean; below
+  lambda nats the latent's information costs nothing, so a Beta-VAE on a small input cannot end with every unit
+  collapsed to the prior, and where the KL exceeds lambda (any VAE that uses its latent) the objective is unchanged.
 - GMM-prior VAE (VaDE, Jiang et al. 2017): p(z) = sum_c pi_c N(z; mu_c, diag sigma_c^2); the KL term becomes
   Eq. (11) of the paper with responsibilities gamma_c = q(c|x) computed from the sampled z.
 
@@ -70,6 +74,7 @@ class VAE(keras.Model):
         condition_dim: width of the one-hot condition (0: unconditional).
         beta: KL weight; ``deterministic``: plain autoencoder.
         n_components: > 0 gives the VaDE Gaussian-mixture prior with that many components.
+        free_nats: the KL term is max(KL, free_nats) (free bits, Kingma et al. 2016); 0 turns it off.
     """
 
     def __init__(
@@ -86,9 +91,11 @@ class VAE(keras.Model):
         likelihood: str = "unit",
         subsampled_elbo: bool = False,
         encoder_inputs: dict | None = None,
+        free_nats: float = 0.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self.free_nats = float(free_nats)
         # modality -> the input its encoder reads, when not the one its decoder reconstructs (the transfer ConvVAE
         # encodes musicnn's front-end features and reconstructs the log-mel frames they came from)
         self.encoder_inputs = dict(encoder_inputs or {})
@@ -231,7 +238,8 @@ class VAE(keras.Model):
                 mask = inputs.get(f"{name}_mask")
                 r, k = self._elbo_terms(inputs, training, subset=[name], row_weight=mask)
                 recon, kl = recon + r, kl + k
-        return recon + self.beta * self.kl_weight * kl, recon, kl
+        kl_term = ops.maximum(kl, self.free_nats) if self.free_nats else kl
+        return recon + self.beta * self.kl_weight * kl_term, recon, kl
 
     def _update(self, loss, recon, kl):
         self.loss_tracker.update_state(loss)
@@ -283,6 +291,7 @@ class VAE(keras.Model):
             "likelihood": self.likelihood,
             "subsampled_elbo": self.subsampled_elbo,
             "encoder_inputs": self.encoder_inputs,
+            "free_nats": self.free_nats,
         }
 
     @classmethod
