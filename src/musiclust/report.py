@@ -175,6 +175,7 @@ def build_context(run_dir: Path) -> dict:
     for name, reason in inp.get("unavailable_features", {}).items():
         feat += f" The {name} representations were skipped: {reason}."
     ctx["features_text"] = feat
+    ctx["main_input"] = f"`{res.get('feature_set', 'the main features')}`"
     ctx["activity"] = _latent_activity_rows(run_dir)
     ctx["reps"] = [{"name": r, "description": REPRESENTATIONS[r].description} for r in reps_run]
     ctx["clusterers"] = [{"name": c, "description": CLUSTERERS[c].description} for c in cfg["clusterers"]]
