@@ -36,6 +36,7 @@ import pandas as pd
 
 from ..errors import MusiclustError
 from .base import Dataset
+from .download import file_hash
 
 log = logging.getLogger(__name__)
 
@@ -331,14 +332,6 @@ def _render_one(style_class: StyleClass, rel_path: str, out_dir: str, excerpt_se
         return {"track_id": track_id, "error": f"{type(exc).__name__}: {exc}".splitlines()[0][:300]}
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _build_params(n_per_class: int, excerpt_seconds: float, styles: list[str]) -> dict:
     from importlib.metadata import version
 
@@ -353,7 +346,7 @@ def _build_params(n_per_class: int, excerpt_seconds: float, styles: list[str]) -
         "sample_rate": SAMPLE_RATE,
         "music21": music21.__version__,
         "midirenderer": version("midirenderer"),
-        "soundfont_sha256": _sha256_file(soundfont_path()),
+        "soundfont_sha256": file_hash(soundfont_path(), "sha256"),
     }
 
 
@@ -367,7 +360,7 @@ def validate(root: str | Path = DEFAULT_ROOT) -> tuple[list[str], list[str]]:
         path = root / row.audio_path
         if not path.exists():
             missing.append(row.track_id)
-        elif _sha256_file(path) != row.sha256:
+        elif file_hash(path, "sha256") != row.sha256:
             invalid.append(row.track_id)
     return missing, invalid
 
@@ -409,7 +402,7 @@ def build(
         if old_params == new_params:
             for row in pd.read_csv(root / MANIFEST, keep_default_na=False).to_dict("records"):
                 path = root / row["audio_path"]
-                if path.exists() and _sha256_file(path) == row["sha256"]:
+                if path.exists() and file_hash(path, "sha256") == row["sha256"]:
                     reusable[row["track_id"]] = row
 
     todo = [(c, rel) for c, rel in wanted if _track_id(c.style, rel) not in reusable]

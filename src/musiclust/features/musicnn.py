@@ -19,7 +19,6 @@ Shapes: a patch batch is ``(n_patches, 187, 96)`` (time, mel); per track the fea
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -27,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..datasets.download import file_hash
 from ..errors import MusiclustError
 
 SR = 16000
@@ -89,14 +89,6 @@ class WeightsMissing(MusiclustError):
     """The musicnn checkpoint files are not installed (or do not match their checksums)."""
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _installed_package_dir() -> Path | None:
     """The installed ``musicnn`` folder, found from the distribution's file list (its code is never imported)."""
     from importlib.metadata import PackageNotFoundError, distribution
@@ -135,7 +127,7 @@ def _verified_dir(model: str, files: tuple[str, ...], root: str) -> Path:
         path = folder / name
         if not path.is_file():
             raise WeightsMissing(f"musicnn weights file {path} is missing: run `{INSTALL_COMMAND}`")
-        if _sha256(path) != spec.sha256[name]:
+        if file_hash(path, "sha256") != spec.sha256[name]:
             raise WeightsMissing(
                 f"musicnn weights file {path} does not match its sha256 (corrupt or another version): "
                 f"run `pip install --force-reinstall --no-deps musicnn==0.1.0`"
