@@ -114,7 +114,12 @@ def _work_chunk(
             for j in rows
             for fs in feature_sets[j]
         )
-        per_clip = audio.network_features([y16[j] for j in rows], checkpoint, want_sequences=sequences)
+        try:
+            per_clip = audio.network_features([y16[j] for j in rows], checkpoint, want_sequences=sequences)
+        except Exception as exc:  # the network failing on a batch skips its files with the reason, never the run
+            for j in rows:
+                results[j] = {"error": _one_line(exc)}
+            continue
         for j, sets in zip(rows, per_clip):
             notes = {"musicnn_patches": max(1, len(y16[j]) // (musicnn.HOP * musicnn.PATCH_FRAMES))}
             for fs, values in sets.items():
