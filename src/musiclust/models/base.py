@@ -317,6 +317,7 @@ class LatentModel:
             subsampled_elbo=spec.multimodal,
             encoder_inputs=encoder_inputs,
             free_nats=0.0 if spec.deterministic or spec.mixture_prior else FREE_NATS,
+            balance_modalities=spec.multimodal,
         )
 
     # --- training ---------------------------------------------------------------------------------------------

@@ -21,6 +21,11 @@ vector, and a prior. Each family member is a parameter of it, not a copy:
   negative log-likelihood into (D_m / 2) log MSE_m (+ const). Each modality then counts by its *relative* error, so
   40 standardized audio dimensions cannot drown 32 lyrics dimensions, and the KL term is weighed against a decoder
   variance that matches the data instead of an arbitrary 1 (a blurred mean spectrum is no longer the optimum).
+  ``balance_modalities=True`` (the multimodal VAE) goes one step further and weighs every modality as if it had the
+  smallest modality's number of dimensions (likelihood rescaling, as in Shi et al. 2019, MMVAE): (D_m / 2) log MSE_m
+  still grows with D_m, so 200 musicnn dimensions outweighed 32 lyrics dimensions by 100 to 16, and the lyrics
+  expert, which must also explain the audio under the sub-sampled ELBO, gave up the language (language NMI 0.00 on
+  200 real English/German songs, against 0.94 with 40 MFCC dimensions).
 - Free nats (Kingma et al. 2016, "Improved variational inference with inverse autoregressive flow", Eq. 15, with the
   whole latent as one group): ``free_nats=lambda`` replaces the KL term by max(KL, lambda), its batch mean; below
   lambda nats the latent's information costs nothing, so a Beta-VAE on a small input cannot end with every unit
@@ -75,6 +80,8 @@ class VAE(keras.Model):
         beta: KL weight; ``deterministic``: plain autoencoder.
         n_components: > 0 gives the VaDE Gaussian-mixture prior with that many components.
         free_nats: the KL term is max(KL, free_nats) (free bits, Kingma et al. 2016); 0 turns it off.
+        balance_modalities: with the calibrated likelihood, each modality's (D_m / 2) log MSE_m counts D = the smallest
+            modality's dimension instead of its own D_m, so every modality weighs the same.
     """
 
     def __init__(
@@ -92,10 +99,15 @@ class VAE(keras.Model):
         subsampled_elbo: bool = False,
         encoder_inputs: dict | None = None,
         free_nats: float = 0.0,
+        balance_modalities: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.free_nats = float(free_nats)
+        self.balance_modalities = bool(balance_modalities)
+        self._balanced_dim = 0
+        if balance_modalities and len(decoders) > 1:
+            self._balanced_dim = min(int(math.prod(d.output.shape[1:])) for d in decoders.values())
         # modality -> the input its encoder reads, when not the one its decoder reconstructs (the transfer ConvVAE
         # encodes musicnn's front-end features and reconstructs the log-mel frames they came from)
         self.encoder_inputs = dict(encoder_inputs or {})
@@ -192,7 +204,9 @@ class VAE(keras.Model):
             if self.likelihood == "calibrated":
                 mse = ops.sum(ops.sum(err, axis=-1) * w) / (ops.maximum(ops.sum(w), 1.0) * dim)
                 present = ops.cast(ops.sum(w) > 0, err.dtype)
-                total = total + present * 0.5 * dim * ops.log(mse + 1e-6)
+                # balanced: every modality counts as many dimensions as the smallest one (see balance_modalities)
+                weight = ops.cast(self._balanced_dim, err.dtype) if self._balanced_dim else dim
+                total = total + present * 0.5 * weight * ops.log(mse + 1e-6)
             else:
                 total = total + ops.sum(0.5 * ops.sum(err, axis=-1) * w) / ops.cast(ops.shape(err)[0], err.dtype)
         return total
@@ -292,6 +306,7 @@ class VAE(keras.Model):
             "subsampled_elbo": self.subsampled_elbo,
             "encoder_inputs": self.encoder_inputs,
             "free_nats": self.free_nats,
+            "balance_modalities": self.balance_modalities,
         }
 
     @classmethod
