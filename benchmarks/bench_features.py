@@ -195,9 +195,8 @@ def _reference_per_clip(paths, ref=None):
     out = []
     for p in paths:
         y, _ = librosa.load(p, sr=musicnn.SR)
-        S = librosa.feature.melspectrogram(y=y, sr=musicnn.SR, hop_length=musicnn.HOP, n_fft=musicnn.N_FFT, n_mels=96).T
-        rep = np.log10(10000 * S.astype(np.float32) + 1)  # (its float16 cast overflows on loud bins; see musicnn.py)
-        out.append(ref.run(musicnn.patches(rep))["penultimate"].mean(axis=0))
+        # its mel spectrogram and log compression (without its float16 cast, which overflows; see musicnn.log_mel)
+        out.append(ref.run(musicnn.patches(musicnn.log_mel(y)))["penultimate"].mean(axis=0))
     return out
 
 

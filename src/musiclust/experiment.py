@@ -265,9 +265,8 @@ def _representations(
 
     def params_for(name: str) -> dict:
         model = {**config.model_params(name), **(extra_model_params or {})}
-        if (
-            split_name(name)[0] != "convvae" and model["batch_size"] > n_train
-        ):  # small collections: one batch holds the training split
+        # small collections: one batch holds the training split
+        if split_name(name)[0] != "convvae" and model["batch_size"] > n_train:
             model["batch_size"] = max(1, n_train)
         return {"latent_dim": config.latent_dim, "model": model}
 
@@ -373,13 +372,14 @@ def _features(dataset, config, progress) -> tuple:
     if dataset.features is None:
         from .features import musicnn
 
-        if needs_frames and musicnn.available():
-            unavailable["musicnn_frames"] = musicnn.available()
+        reason = musicnn.available() if needs_frames else None
+        if reason:
+            unavailable["musicnn_frames"] = reason
             needs_frames = False
         for combo in [config.features, *alternative_sets]:
             for part in combo.split("+"):
-                if part in audio_features.NETWORK_SETS:
-                    reason = musicnn.available(audio_features.NETWORK_SETS[part][0])
+                if audio_features.network_of(part):
+                    reason = musicnn.available(audio_features.network_of(part))
                     if reason and combo == config.features:
                         raise MusiclustError(f"--features {config.features}: {reason}")
                     if reason:

@@ -140,32 +140,24 @@ def write_figures(
                 kw["condition"] = inputs.condition[examples]
             if base == "multimodal":
                 kw.update(lyrics=inputs.lyrics[examples], lyrics_mask=inputs.lyrics_mask[examples])
-            if base == "convvae_musicnn":
-                # the middle 3-s crop of each example in musicnn's own log-mel, and the front-end steps under it
-                crop, step = model.crop_, 4
-                start = max(0, (inputs.musicnn_logmel.shape[2] - crop) // 2) // step * step
-                originals = np.asarray(inputs.musicnn_logmel[examples][:, :, start : start + crop])
-                side = np.asarray(inputs.musicnn_frontend[examples][:, :, start // step : (start + crop) // step])
+            if spec and spec.conv:
+                # the middle 3-s crop of each example, at the resolution the model sees (the transfer ConvVAE: in
+                # musicnn's own log-mel, with the front-end steps under it, one per 4 frames)
+                clips = inputs.musicnn_logmel if spec.frontend else inputs.logmel
+                crop, step = model.crop_, 4 if spec.frontend else 1
+                start = max(0, (clips.shape[2] - crop) // 2) // step * step
+                originals = np.asarray(clips[examples][:, :, start : start + crop])
+                side = None
+                if spec.frontend:
+                    side = np.asarray(inputs.musicnn_frontend[examples][:, :, start // step : (start + crop) // step])
+                what = "Transfer ConvVAE (musicnn front end)" if spec.frontend else "ConvVAE"
                 fig = logmel_reconstruction_figure(
                     originals,
                     model.reconstruct(originals, frontend=side),
                     names,
-                    f"Transfer ConvVAE (musicnn front end): {crop}-frame crops of musicnn's log-mel input and their "
-                    f"reconstructions",
+                    f"{what}: {crop}-frame log-mel crops (3 s) and their reconstructions",
                 )
-                written.append(_save(fig, fig_dir / "reconstruction_convvae_musicnn.png"))
-            elif base == "convvae":
-                # the middle 3-s crop of each example, at the resolution the model sees
-                crop = model.crop_
-                start = max(0, (inputs.logmel.shape[2] - crop) // 2)
-                originals = np.asarray(inputs.logmel[examples][:, :, start : start + crop])
-                fig = logmel_reconstruction_figure(
-                    originals,
-                    model.reconstruct(originals),
-                    names,
-                    f"ConvVAE: {crop}-frame log-mel crops (3 s) and their reconstructions",
-                )
-                written.append(_save(fig, fig_dir / "reconstruction_convvae.png"))
+                written.append(_save(fig, fig_dir / f"reconstruction_{base}.png"))
             else:
                 fig = feature_reconstruction_figure(
                     X_rep[examples],

@@ -44,8 +44,7 @@ def read(path: str, max_seconds: float | None = None) -> tuple[np.ndarray, dict]
     if y.shape[0] == 0:
         raise AudioDecodeError("file contains no audio frames")
     y = y.mean(axis=1) if channels > 1 else y[:, 0]
-    if not np.isfinite(y).all():
-        raise AudioDecodeError("decoded audio contains non-finite samples")
+    # non-finite samples are caught by `resample`, which every analysis goes through
     return np.ascontiguousarray(y, dtype=np.float32), {"orig_sr": int(orig_sr), "channels": int(channels)}
 
 
@@ -57,7 +56,7 @@ def resample(y: np.ndarray, orig_sr: int, sr: int) -> np.ndarray:
         y = soxr.resample(y, orig_sr, sr, quality="HQ")
     y = np.ascontiguousarray(y, dtype=np.float32)
     if not np.isfinite(y).all():
-        raise AudioDecodeError("resampled audio contains non-finite samples")
+        raise AudioDecodeError("decoded audio contains non-finite samples")
     return y
 
 
@@ -269,6 +268,11 @@ def _network_set(c):  # placeholder entry: network sets are computed by the engi
 
 
 FEATURE_SETS.update({name: _network_set for name in NETWORK_SETS})
+
+
+def network_of(feature_set: str) -> str | None:
+    """The checkpoint a network set comes from, or None for a spectral set."""
+    return NETWORK_SETS[feature_set][0] if feature_set in NETWORK_SETS else None
 
 
 def network_sets_of(checkpoint: str) -> list[str]:

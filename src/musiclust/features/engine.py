@@ -84,17 +84,14 @@ def _work_chunk(
             continue
         for fs, (values, columns, notes) in computed.items():
             out[j][fs] = (values, columns, notes)
-    checkpoints = sorted(
-        {audio.NETWORK_SETS[fs][0] for sets in feature_sets for fs in sets if fs in audio.NETWORK_SETS}
-    )
+    checkpoints = sorted({audio.network_of(fs) for sets in feature_sets for fs in sets} - {None})
     if checkpoints and single_thread:
         _single_threaded_tensorflow()
     for checkpoint in checkpoints:
         rows = [
             j
             for j in decoded
-            if "error" not in results[j]
-            and any(audio.NETWORK_SETS.get(fs, ("",))[0] == checkpoint for fs in feature_sets[j])
+            if "error" not in results[j] and any(audio.network_of(fs) == checkpoint for fs in feature_sets[j])
         ]
         if not rows:
             continue
@@ -103,16 +100,14 @@ def _work_chunk(
         y16 = {}
         for j in rows:
             try:
-                y16[j] = musicnn_input(*decoded[j])
+                y16[j] = audio.resample(decoded[j][0], decoded[j][1]["orig_sr"], musicnn.SR)
             except Exception as exc:
                 results[j] = {"error": _one_line(exc)}
         rows = [j for j in rows if j in y16]
         if not rows:
             continue
         sequences = any(
-            fs in audio.PATCH_SETS and audio.NETWORK_SETS.get(fs, ("",))[0] == checkpoint
-            for j in rows
-            for fs in feature_sets[j]
+            fs in audio.PATCH_SETS and audio.network_of(fs) == checkpoint for j in rows for fs in feature_sets[j]
         )
         try:
             per_clip = audio.network_features([y16[j] for j in rows], checkpoint, want_sequences=sequences)
@@ -144,13 +139,6 @@ def _work_chunk(
                 }
         results[j] = {"sets": sets_out}
     return results
-
-
-def musicnn_input(y: np.ndarray, info: dict) -> np.ndarray:
-    """A decoded waveform at musicnn's 16 kHz."""
-    from . import musicnn
-
-    return audio.resample(y, info["orig_sr"], musicnn.SR)
 
 
 def _single_threaded_tensorflow() -> None:
@@ -232,7 +220,7 @@ def extract_many(
     unknown = [fs for fs in feature_sets if fs not in audio.FEATURE_SETS]
     if unknown:
         raise MusiclustError(f"unknown audio feature set {unknown}; choose from {sorted(audio.FEATURE_SETS)}")
-    for checkpoint in sorted({audio.NETWORK_SETS[fs][0] for fs in feature_sets if fs in audio.NETWORK_SETS}):
+    for checkpoint in sorted({audio.network_of(fs) for fs in feature_sets} - {None}):
         from . import musicnn
 
         musicnn.checkpoint_dir(checkpoint)  # missing or corrupt weights: one line with the fix, before any work
@@ -341,9 +329,9 @@ def _job_keys(i, path, feature_sets, keys, sha256, cache) -> dict[str, str | Non
     if cache is None:
         return out
     for fs in feature_sets:
-        if fs in audio.NETWORK_SETS and keys[fs][i] is not None:
+        if audio.network_of(fs) and keys[fs][i] is not None:
             content = content_key(path, sha256[i] if sha256 else None)
-            for other in audio.network_sets_of(audio.NETWORK_SETS[fs][0]):
+            for other in audio.network_sets_of(audio.network_of(fs)):
                 out.setdefault(other, entry_key(content, other, audio.params_for(other)))
     return out
 

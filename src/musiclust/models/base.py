@@ -475,23 +475,12 @@ class LatentModel:
         (Burda, Grosse & Salakhutdinov 2016, the criterion the KL threshold stands in for).
         """
         if self.spec.conv:
-            clips = inputs["audio"]
-            first = np.asarray(clips[: min(len(clips), 512), :, : self.crop_], dtype=np.float32)
-            parts = {"audio": ((first - self.patch_mean_) / self.patch_std_).astype(np.float32)}
-            if self.spec.frontend:
-                side = np.asarray(inputs["frontend"][: len(first), :, : self.crop_ // CONV_DOWNSAMPLING], np.float32)
-                mean = np.asarray(self.frontend_mean_, np.float32)[:, None]
-                std = np.asarray(self.frontend_std_, np.float32)[:, None]
-                parts["frontend"] = ((side - mean) / std).astype(np.float32)
+            n = min(len(inputs["audio"]), 512)
+            side = inputs["frontend"][:n, :, : self.crop_ // CONV_DOWNSAMPLING] if self.spec.frontend else None
+            parts = self._crop_parts(inputs["audio"][:n, :, : self.crop_], side)
             mu, lv = (np.asarray(a) for a in self.model_.encode_distribution(parts))
         else:
-            mus, lvs = [], []
-            for start in range(0, len(inputs["audio"]), batch):
-                part = {k: np.asarray(v[start : start + batch]) for k, v in inputs.items()}
-                m, v = self.model_.encode_distribution(part)
-                mus.append(np.asarray(m))
-                lvs.append(np.asarray(v))
-            mu, lv = np.concatenate(mus), np.concatenate(lvs)
+            mu, lv = self._posterior(inputs, batch)
         mu, lv = mu.astype(np.float64), lv.astype(np.float64)
         if self.spec.deterministic:
             per_dim = mu.var(axis=0)
@@ -523,15 +512,17 @@ class LatentModel:
     def _encode_inputs(self, inputs: dict, batch: int = 256, subset: list[str] | None = None) -> np.ndarray:
         if self.spec.conv:
             return self._encode_clips(inputs["audio"], side=inputs.get("frontend"))
-        n = len(inputs["audio"])
-        out = []
-        for start in range(0, n, batch):
+        return self._posterior(inputs, batch, subset)[0].astype(np.float64)
+
+    def _posterior(self, inputs: dict, batch: int = 256, subset: list[str] | None = None):
+        """Feature-vector models: ``(z_mean, z_log_var)`` of q(z|x) ``(n, latent_dim)`` each, in batches."""
+        mus, lvs = [], []
+        for start in range(0, len(inputs["audio"]), batch):
             part = {k: np.asarray(v[start : start + batch]) for k, v in inputs.items()}
-            z_mean, _ = (
-                self.model_.encode_distribution(part, subset) if subset else self.model_.encode_distribution(part)
-            )
-            out.append(np.asarray(z_mean))
-        return np.concatenate(out).astype(np.float64)
+            m, v = self.model_.encode_distribution(part, subset) if subset else self.model_.encode_distribution(part)
+            mus.append(np.asarray(m))
+            lvs.append(np.asarray(v))
+        return np.concatenate(mus), np.concatenate(lvs)
 
     @property
     def latent_steps_(self) -> int:
@@ -541,14 +532,19 @@ class LatentModel:
     def _crop_latents(self, crops, side=None) -> np.ndarray:
         """ConvVAE: latent-mean sequences of crops ``(m, n_mels, crop_)`` (and for the transfer ConvVAE their
         front-end sequences ``side`` ``(m, 561, crop_ / 4)``, which it encodes) -> ``(m, steps, latent_dim)``."""
-        crops = ((np.asarray(crops, dtype=np.float32) - self.patch_mean_) / self.patch_std_).astype(np.float32)
-        parts = {"audio": crops}
+        z_mean, _ = self.model_.encode_distribution(self._crop_parts(crops, side))
+        return np.asarray(z_mean).reshape(len(crops), self.latent_steps_, self.latent_dim)
+
+    def _crop_parts(self, crops, side=None) -> dict:
+        """ConvVAE: the network's inputs for crops (and the transfer ConvVAE's front-end steps under them), normalized
+        with the training set's statistics."""
+        crops = np.asarray(crops, dtype=np.float32)
+        parts = {"audio": ((crops - self.patch_mean_) / self.patch_std_).astype(np.float32)}
         if self.spec.frontend:
             mean = np.asarray(self.frontend_mean_, np.float32)[:, None]
             std = np.asarray(self.frontend_std_, np.float32)[:, None]
             parts["frontend"] = ((np.asarray(side, dtype=np.float32) - mean) / std).astype(np.float32)
-        z_mean, _ = self.model_.encode_distribution(parts)
-        return np.asarray(z_mean).reshape(len(crops), self.latent_steps_, self.latent_dim)
+        return parts
 
     def _encode_clips(self, clips, tracks_per_batch: int = 16, side=None) -> np.ndarray:
         """ConvVAE: a crop's latent is the mean over its steps of the latent means (one per 93 ms); a track's latent is
