@@ -222,6 +222,8 @@ def build_context(run_dir: Path) -> dict:
             for j, m in enumerate(metrics_order):
                 if r[f"{m}_{lab}_mean"] == table[f"{m}_{lab}_mean"].max():
                     c[j] = f"**{c[j]}**"
+            # no line break inside "mean ± std": the main table's number columns are narrow
+            c = [x.replace(" ± ", "\u00a0±\u00a0") for x in c]
             rows.append(
                 {
                     "representation": r["representation"],
@@ -436,6 +438,10 @@ def write_report(run_dir: str | Path) -> dict[str, Path]:
                 "fontsize=10pt",
                 "-V",
                 "section-numbering=1.1",
+                # a table longer than a page continues on the next one (a figure is unbreakable by default, and
+                # Typst then printed the rest of the rows on top of each other at the bottom of the page)
+                "-V",
+                "header-includes=#show figure.where(kind: table): set block(breakable: true)",
             ],
         )
         (out / "report.typ").write_text(typ)
