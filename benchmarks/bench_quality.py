@@ -13,6 +13,9 @@ The sets (read from ../shared/data when present; a missing set is skipped and sa
     ``language`` (k=2), ``genre_tag``. Guards against posterior collapse on a small, low-variance input.
   * ``corpus``: the embedded corpus (294 scores rendered offline; music_data/corpus, built on first use); primary label
     ``style`` (k=6), also ``language``.
+  * ``msd`` / ``msd_timbre``: ../shared/data/msd, 101 real Million Song Dataset tracks (no audio): the Echo Nest summary
+    with the song-level values (loudness, tempo, key, mode, time signature, duration; 55-D) and without them (48-D);
+    labels tagtraum ``genre`` (15 tracks labelled, k=3), ``decade`` (tracks with a year), ``artist_term``.
 
 Every audio set runs the default study's representations (`config.DEFAULT_REPRESENTATIONS`: the VAE family on MFCC
 and on musicnn, `<model>@musicnn`, with raw and PCA of each), less the CVAE (its condition, language, is a label
@@ -162,12 +165,44 @@ def corpus_set():
     return audio_set(ds, "style", ["language"])
 
 
+def _msd_set(feature_set: str):
+    path = SHARED / "msd"
+    if not path.is_dir():
+        return None
+    from sklearn.preprocessing import StandardScaler
+
+    from musiclust.datasets import load_dataset
+    from musiclust.features import build_features
+    from musiclust.representations import Inputs
+
+    ds = load_dataset("msd", path=str(path), labels=str(path / "msd_tagtraum_cd1_subset.cls"))
+    X = StandardScaler().fit_transform(build_features(ds, feature_set).X)
+    return {
+        "inputs": Inputs(audio=X, features=feature_set),
+        # blank = unlabelled: clustered with the rest, left out of that label's scores
+        "labels": {c: ds.tracks[c].astype(str).to_numpy() for c in ("genre", "decade", "artist_term")},
+        "representations": ["raw", "pca", "ae", "vae", "beta_vae", "gmmvae", "idec", "dec"],
+    }
+
+
+def msd_set():
+    """../shared/data/msd: 101 real MSD tracks, the Echo Nest summary with the song-level values (55-D)."""
+    return _msd_set("msd")
+
+
+def msd_timbre_set():
+    """The same tracks on the segment timbre and chroma statistics alone (48-D): does the rest earn its place?"""
+    return _msd_set("msd_timbre")
+
+
 SETS = {
     "gtzan": gtzan_set,
     "emotify": emotify_set,
     "hybrid": hybrid_set,
     "hybrid_lyrics": hybrid_lyrics_set,
     "corpus": corpus_set,
+    "msd": msd_set,
+    "msd_timbre": msd_timbre_set,
 }
 
 
@@ -180,7 +215,7 @@ def run_set(name: str, data: dict, seeds: list[int], only: list[str] | None = No
     config = ExperimentConfig()
     labels = data["labels"]
     primary = next(iter(labels))
-    k_primary = len(set(labels[primary]))
+    k_primary = len(set(labels[primary]) - {""})
     rows = []
     inputs = data["inputs"]
     for seed in seeds:
@@ -212,9 +247,10 @@ def run_set(name: str, data: dict, seeds: list[int], only: list[str] | None = No
             idx = built.rows if built.rows is not None else np.arange(len(next(iter(labels.values()))))
             for clu in CLUSTERERS:
                 for label, y in labels.items():
-                    k = len(set(y))
+                    k = len(set(y) - {""})  # blank: unlabelled, left out of the scores
                     res = cluster(clu, built.Z, k, seed)
-                    m = external_metrics(y[idx], res.labels) if res.n_clusters >= 2 else {"nmi": np.nan}
+                    known = y[idx] != ""
+                    m = external_metrics(y[idx][known], res.labels[known]) if res.n_clusters >= 2 else {"nmi": np.nan}
                     rows.append(
                         {
                             **common,
@@ -228,7 +264,8 @@ def run_set(name: str, data: dict, seeds: list[int], only: list[str] | None = No
                     )
             if base == "gmmvae":  # VaDE also clusters with its own mixture prior
                 own = built.model.predict_clusters(rep_inputs.audio)
-                m = external_metrics(labels[primary], own)
+                known = labels[primary] != ""
+                m = external_metrics(labels[primary][known], own[known])
                 rows.append(
                     {
                         **common,

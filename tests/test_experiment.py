@@ -13,6 +13,7 @@ from conftest import REPO
 
 from musiclust.cli import run_experiments_main
 from musiclust.report import fmt
+from musiclust.report_context import unbreakable
 
 MFCC_MODELS = ["ae", "vae", "beta_vae", "cvae", "convvae", "multimodal", "gmmvae", "dec", "idec"]
 MUSICNN_MODELS = [f"{m}@musicnn" for m in ("ae", "vae", "beta_vae", "cvae", "multimodal", "gmmvae", "dec", "idec")]
@@ -156,23 +157,26 @@ def test_every_metric_cell_is_a_number_or_nan_with_a_reason(quick_run):
 def test_report_numbers_equal_the_csv_and_report_only_rebuilds_it(quick_run, capsys):
     _, run_dir = quick_run
     report = (run_dir / "report.md").read_text()
-    for section in [
+    sections = [
         "abstract:",
         "# Introduction",
         "# Related Work",
         "# Method",
         "# Experiments",
         "# Results",
-        "# Limitations",
+        "# Discussion",
+        "## Limitations",
         "# Conclusion",
+        "#bibliography(",  # the references, before the appendix
         "# Appendix",
-    ]:
-        assert section in report
+    ]
+    at = [report.find("\n" + s) if s.startswith("#") else report.find(s) for s in sections]
+    assert -1 not in at and at == sorted(at), dict(zip(sections, at))  # every section, in the NeurIPS order
     summary = pd.read_csv(run_dir / "summary.csv")
     table = [ln for ln in report.splitlines() if ln.startswith("| ") and " | " in ln]
     for _, r in summary[summary["target"] == "style"].iterrows():
         expected = f"| `{r['representation']}` | {r['input']} | {r['clusterer']} | " + " | ".join(
-            fmt(r[f"{m}_mean"], r[f"{m}_std"]) for m in ("nmi", "ari", "acc", "purity")
+            unbreakable(fmt(r[f"{m}_mean"], r[f"{m}_std"])) for m in ("nmi", "ari", "acc", "purity")
         )
         assert any(ln.startswith(expected) for ln in table), expected
     assert "{'" not in report and "': " not in report  # no Python reprs in the prose
@@ -189,20 +193,23 @@ def test_report_tex_for_overleaf_and_a_typeset_pdf(quick_run):
     _, run_dir = quick_run
     info = json.loads((run_dir / "config.json").read_text())
     tex = (run_dir / "report" / "report.tex").read_text()
-    for part in (
+    ordered = (
         r"\begin{abstract}",
         r"\section{Introduction}",
         r"\section{Related Work}",
         r"\section{Method}",
         r"\section{Experiments}",
         r"\section{Results}",
-        r"\section{Limitations}",
+        r"\section{Discussion}",
+        r"\subsection{Limitations}",
         r"\section{Conclusion}",
-        r"\appendix",
         r"\bibliography{references}",
-        "neurips_2024.sty",
-        "geometry",
-    ):
+        r"\appendix",
+    )
+    at = [tex.find(part) for part in ordered]
+    assert -1 not in at and at == sorted(at), dict(zip(ordered, at))
+    assert tex.count(r"\bibliographystyle") == 1  # BibTeX stops at a second one
+    for part in ("neurips_2024.sty", "geometry"):
         assert part in tex, part
     first_table = tex.split(r"\begin{longtable}")[1].split(r"\end{longtable}")[0]
     rows = [ln for ln in first_table.splitlines() if "&" in ln and "±" in ln]
@@ -220,6 +227,90 @@ def test_report_tex_for_overleaf_and_a_typeset_pdf(quick_run):
     main_text = " ".join(pages[:appendix_page])
     assert f"{best['representation']} + {best['clusterer']}" in main_text
     assert fmt(best["nmi_mean"], best["nmi_std"]) in main_text
+
+
+def test_the_pdf_reads_as_a_paper(quick_run):
+    """What a reader sees in report.pdf: the sections in order, every appendix row once, no line printed over
+    another, and a Discussion that reads the cluster cards."""
+    from pdf_layout import overprinted, text_runs
+    from pypdf import PdfReader
+
+    _, run_dir = quick_run
+    reader = PdfReader(str(run_dir / "report.pdf"))
+    # typeset text: non-breaking spaces and typographic minus signs read as the CSV writes them
+    pages = [p.extract_text().replace("\u00a0", " ").replace("\u2212", "-") for p in reader.pages]
+    lines = [ln.strip() for page in pages for ln in page.splitlines()]
+    heads = ["Introduction", "Related Work", "Method", "Experiments", "Results", "Discussion", "Limitations"]
+    heads += ["Conclusion"]
+    at = [next(i for i, ln in enumerate(lines) if re.fullmatch(rf"\d+(\.\d+)? {h}", ln)) for h in heads]
+    at.append(lines.index("References"))
+    at.append(next(i for i, ln in enumerate(lines) if re.fullmatch(r"\d+ Appendix: full results", ln)))
+    assert at == sorted(at), dict(zip([*heads, "References", "Appendix"], at))
+
+    # every row of every appendix table exactly once, each on one line of text (no cell wrapped)
+    summary = pd.read_csv(run_dir / "summary.csv")
+    text = "\n".join(pages)
+    appendix = text[text.index("Appendix: full results") :]
+    labels = json.loads((run_dir / "config.json").read_text())["resolved"]["label_columns"]
+    starts = [appendix.index(f"All methods against {lab} (mean") for lab in labels]
+    for j, lab in enumerate(labels):
+        part = appendix[starts[j] : starts[j + 1] if j + 1 < len(starts) else len(appendix)]
+        part_lines = [ln.strip() for ln in part.splitlines()]
+        for _, r in summary[summary["target"] == lab].iterrows():
+            cells = [fmt(r[f"{m}_mean"], r[f"{m}_std"]) for m in ("nmi", "ari", "acc", "purity", "silhouette")]
+            row = " ".join([r["representation"], r["input"], r["clusterer"], *cells])
+            assert part_lines.count(row) == 1, (lab, row)
+
+    for number, page in enumerate(reader.pages, 1):
+        clash = overprinted(text_runs(page))
+        assert not clash, (number, clash[:3])
+
+    # the Discussion reads the cards of the best method: its clusters' tags and words are in the paper
+    index = json.loads((run_dir / "clusters" / "index.json").read_text())
+    best = json.loads((run_dir / "clusters" / f"{index[0]['slug']}.json").read_text())
+    discussion = text[text.index("Discussion\n") : text.index("Limitations\n")]
+    assert f"{best['representation']} + {best['clusterer']}" in discussion
+    biggest = max((c for c in best["cards"] if not c["noise"]), key=lambda c: c["size"])
+    if biggest["tags"]:
+        assert biggest["tags"][0]["tag"] in discussion
+    for words in list(biggest["words"].values())[:1]:
+        assert words["words"][0] in discussion
+
+
+def test_figures_are_legible_at_print_size():
+    """The heatmap's cells and the reconstruction panels' names print at 6 pt or more at the width the report places
+    them (6-inch text width; heatmaps at 100%, reconstructions at 85-90%); panels are titled by title and artist."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from musiclust.cards import track_name
+    from musiclust.plots import (
+        HEATMAP_FONT,
+        RECONSTRUCTION_FONT,
+        feature_reconstruction_figure,
+        logmel_reconstruction_figure,
+        nmi_heatmap_figure,
+    )
+
+    reps = [f"rep{i}@musicnn" for i in range(24)]
+    clus = ["kmeans", "agglomerative", "dbscan", "gmm", "hdbscan", "umap_kmeans", "umap_gmm", "umap_hdbscan"]
+    wide = pd.DataFrame(
+        [
+            {"representation": r, "clusterer": c, "nmi_style_mean": 0.5, "nmi_style_std": 0.01}
+            for r in reps
+            for c in clus
+        ]
+    )
+    fig = nmi_heatmap_figure(wide, "style")
+    width, height = fig.get_size_inches()
+    assert HEATMAP_FONT * 6.0 / width >= 6.5 and height * 6.0 / width <= 9.0  # fits a page at full width
+    names = [track_name({"title": "Die Prophezeiung", "artist": "Equilibrium"}) + " (rock)"] * 4
+    fig = logmel_reconstruction_figure(np.zeros((4, 8, 20)), np.zeros((4, 8, 20)), names, "t")
+    assert "Die Prophezeiung —\nEquilibrium (rock)\noriginal" in [ax.get_title() for ax in fig.axes]
+    assert RECONSTRUCTION_FONT * 0.85 * 6.0 / fig.get_size_inches()[0] >= 6.0
+    fig = feature_reconstruction_figure(np.zeros((4, 10)), np.zeros((4, 10)), names, "t")
+    assert fig.axes[0].get_title(loc="left") == names[0]
+    assert RECONSTRUCTION_FONT * 0.9 * 6.0 / fig.get_size_inches()[0] >= 6.0
 
 
 def test_seeds_runs_do_not_overwrite_and_shared_csv_accumulates(small_corpus, tmp_path, capsys):

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SMALL_STYLES
 
 from musiclust.cli import run_experiments_main
 
@@ -24,12 +25,17 @@ def explorer_run(small_corpus, tmp_path_factory) -> Path:
         [
             "--data-path",
             str(small_corpus),
+            # every style of the small corpus (another test may have run it on fewer, which the corpus remembers):
+            # the madrigals bring lyrics in one language for the cards' words
+            "--styles",
+            *SMALL_STYLES,
             "--output-dir",
             str(out),
             "--models",
             "raw",
             "pca",
             "lyrics",
+            "raw@musicnn",  # musicnn's tags for the cluster cards
             "--clusterers",
             "kmeans",
             "agglomerative",
@@ -138,6 +144,63 @@ def test_explorer_in_a_real_browser(explorer_run, browser):
     shot = explorer_run / "explorer.png"
     browser.save_screenshot(str(shot))
     assert shot.stat().st_size > 10_000
+
+    # the cluster cards: pick the best method from the panel, click a point, its cluster's card appears
+    index = json.loads((explorer_run / "clusters" / "index.json").read_text())
+    method = json.loads((explorer_run / "clusters" / f"{index[0]['slug']}.json").read_text())
+    titles = browser.execute_script(
+        "return Array.from(document.querySelectorAll('#cluster-list button.method')).map(b => b.textContent)"
+    )
+    assert len(titles) == len(index) and titles[0].startswith(f"{method['representation']} + {method['clusterer']}")
+    browser.execute_script("document.querySelector('#cluster-list button.method').click()")
+    time.sleep(0.5)
+    legend = browser.execute_script(legend_js)
+    assert legend == sorted("noise" if c["noise"] else str(c["cluster"]) for c in method["cards"])
+    listed = browser.execute_script(
+        "return Array.from(document.querySelectorAll('#cluster-list button.cluster')).map(b => b.dataset.cluster)"
+    )
+    assert sorted(listed) == legend  # one entry per cluster of the method, beside the map
+    with_words = [str(c["cluster"]) for c in method["cards"] if c["words"] and c["tags"] and not c["noise"]]
+    assert with_words, "no cluster of the best method has both tags and lyric words"
+    target = browser.execute_script(
+        """
+        const doc = Bokeh.documents[0];
+        const pv = Bokeh.index.get_one(doc.get_model_by_name('map'));
+        const d = doc.get_model_by_name('points').data_source.data;
+        const rect = pv.canvas_view.el.getBoundingClientRect();
+        const pts = d.x.map((x, i) => [rect.left + pv.frame.x_scale.compute(x),
+                                       rect.top + pv.frame.y_scale.compute(d.y[i])]);
+        let best = -1, bestGap = -1;
+        pts.forEach((p, i) => {
+            if (!arguments[0].includes(d.legend[i])) { return; }
+            const gap = Math.min(...pts.filter((_, j) => j !== i).map(q => Math.hypot(p[0] - q[0], p[1] - q[1])));
+            if (gap > bestGap) { bestGap = gap; best = i; }
+        });
+        return [best, d.legend[best], pts[best][0], pts[best][1]];""",
+        with_words,
+    )
+    _, cluster, x, y = target
+    from selenium.webdriver.common.actions.action_builder import ActionBuilder
+
+    actions = ActionBuilder(browser)  # a click at that point's position in the viewport
+    actions.pointer_action.move_to_location(int(round(x)), int(round(y))).click()
+    actions.perform()
+    time.sleep(0.8)
+    shown = browser.execute_script("return document.getElementById('card').dataset.cluster")
+    text = browser.execute_script("return document.getElementById('card').innerText")
+    card = next(c for c in method["cards"] if str(c["cluster"]) == cluster)
+    assert shown == cluster and text.startswith(f"cluster {cluster}")
+    assert all(t["tag"] in text for t in card["tags"])  # its distinctive musicnn tags ...
+    assert all(w in text for words in card["words"].values() for w in words["words"])  # ... and lyric words
+    link = browser.execute_script("return document.getElementById('playlist-link').getAttribute('href')")
+    assert link == method["playlists"][cluster] and (explorer_run / link).is_file()
+    # the panel's own entry shows the same card
+    browser.execute_script(
+        f"document.querySelector('#cluster-list button.cluster[data-cluster=\"{cluster}\"]').click()"
+    )
+    assert browser.execute_script("return document.getElementById('card').dataset.cluster") == cluster
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not errors, errors
 
 
 def test_feature_table_runs_have_no_player_and_say_why(shared_data, tmp_path, capsys):

@@ -60,7 +60,7 @@ def test_gtzan_missing_or_empty_folder_names_the_fetch_command(tmp_path):
 
 
 def test_unknown_dataset_lists_the_choices():
-    with pytest.raises(MusiclustError, match="choose one of: corpus, folder, gtzan, jamendolyrics, lyrics, table"):
+    with pytest.raises(MusiclustError, match="choose one of: corpus, folder, gtzan, jamendolyrics, lyrics, msd, table"):
         load_dataset("spotify")
 
 

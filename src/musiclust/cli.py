@@ -38,10 +38,15 @@ def experiment_parser() -> argparse.ArgumentParser:
         "--dataset",
         help="dataset source: corpus (default, embedded), folder (your own audio folder), "
         "gtzan, table (a features CSV), lyrics (a lyrics table without audio), "
-        "jamendolyrics",
+        "jamendolyrics, msd (Million Song Dataset .h5 files: Echo Nest analysis, no audio)",
     )
     p.add_argument(
-        "--data-path", help="dataset location: a folder (corpus, gtzan, folder) or a CSV/TSV file (table, lyrics)"
+        "--data-path",
+        help="dataset location: a folder (corpus, gtzan, folder, msd) or a CSV/TSV file (table, lyrics)",
+    )
+    p.add_argument(
+        "--labels",
+        help="msd: a label file keyed by track id (tagtraum .cls 'track_id<TAB>genre', or a CSV/TSV with track_id)",
     )
     p.add_argument(
         "--metadata", help="folder: a CSV/TSV of labels (and lyrics) joined to the audio files by a key column"
@@ -117,7 +122,19 @@ def experiment_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="a fast smoke run: one seed, 15 epochs (ConvVAE 4), 12 pieces per style of the default corpus",
     )
-    p.add_argument("--report-only", metavar="RUN_DIR", help="rebuild the report of a finished run folder and exit")
+    p.add_argument(
+        "--report-only",
+        metavar="RUN_DIR",
+        help="rebuild the cluster cards, playlists, explorer and report of a finished run folder and exit",
+    )
+    p.add_argument(
+        "--cards",
+        nargs="+",
+        action="append",
+        metavar="REP CLUSTERER [K]",
+        help="cluster cards and playlists also for this representation and clusterer (at the primary label's k, or "
+        "K); repeatable; the best method of each label always has them",
+    )
     p.add_argument("--output-dir", help="where run folders are created (default results/)")
     p.add_argument("--run-name", help="prefix of the run folder name (default: the dataset name)")
     p.add_argument("--n-jobs", type=int, help="parallel processes for corpus building and features (-1: all cores)")
@@ -140,6 +157,18 @@ def _k_value(text: str):
 QUICK = {"seeds": [0], "epochs": 15, "conv_epochs": 4, "patience": 5, "n_per_class": 12}
 
 
+def _card_entry(values: list[str]) -> list:
+    """``--cards REP CLUSTERER [K]`` -> ``[rep, clusterer]`` or ``[rep, clusterer, k]``."""
+    if len(values) not in (2, 3):
+        raise MusiclustError(f"--cards takes a representation, a clusterer and optionally k (got {' '.join(values)})")
+    if len(values) == 3:
+        try:
+            return [values[0], values[1], int(values[2])]
+        except ValueError:
+            raise MusiclustError(f"--cards: k must be a whole number (got {values[2]!r})") from None
+    return list(values)
+
+
 def config_from_args(args: argparse.Namespace):
     from .config import ExperimentConfig
 
@@ -154,6 +183,7 @@ def config_from_args(args: argparse.Namespace):
         "n_per_class",
         "styles",
         "lyrics_table",
+        "labels",
         "metadata",
         "key_column",
         "encoding",
@@ -195,6 +225,8 @@ def config_from_args(args: argparse.Namespace):
             setattr(config, attr, getattr(args, attr))
     if args.no_plots:
         config.plots = False
+    if args.cards:
+        config.cards = [_card_entry(c) for c in args.cards]
     return config
 
 
@@ -204,9 +236,9 @@ def run_experiments_main(argv: list[str] | None = None) -> int:
     _setup_logging(args.verbose)
     try:
         if args.report_only:
-            from .report import write_report
+            from .experiment import rebuild_outputs
 
-            paths = write_report(args.report_only)
+            paths = rebuild_outputs(args.report_only, [_card_entry(c) for c in args.cards or []])
             print("\n".join(str(p) for p in paths.values()))
             return 0
         from .experiment import format_summary, run
@@ -228,8 +260,9 @@ def audio_data_loader_main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="audio_data_loader.py", description="Build (if needed) and inspect a dataset, without running experiments."
     )
-    p.add_argument("dataset", help="dataset source: corpus, folder, gtzan, table, lyrics, jamendolyrics")
+    p.add_argument("dataset", help="dataset source: corpus, folder, gtzan, table, lyrics, jamendolyrics, msd")
     p.add_argument("--data-path", help="dataset location (folder or CSV); default music_data/<dataset>")
+    p.add_argument("--labels", help="msd: a label file keyed by track id (.cls or CSV/TSV with track_id)")
     p.add_argument("--metadata", help="folder: a CSV/TSV of labels (and lyrics) joined to the audio by a key column")
     p.add_argument("--key-column", help="folder: the metadata column naming each row's audio file")
     p.add_argument("--encoding", help="text encoding of the tables (default: detected UTF-8/UTF-16)")
@@ -260,6 +293,7 @@ def audio_data_loader_main(argv: list[str] | None = None) -> int:
             metadata=args.metadata,
             key_column=args.key_column,
             encoding=args.encoding,
+            labels=args.labels,
         )
         ds = load_dataset(source.name, **source.loader_options(), n_jobs=args.n_jobs)
         ds = ensure_language(ds)

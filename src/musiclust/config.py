@@ -24,6 +24,7 @@ class DatasetConfig:
     exclude_columns: list[str] | None = None  # table: never use these columns as features
     n_per_class: int | None = None  # corpus: pieces per style class (None: as built, or 50 for a new build)
     styles: list[str] | None = None  # corpus: subset of style classes
+    labels: str | None = None  # msd: a label file keyed by track id (tagtraum .cls or CSV/TSV)
     lyrics_table: str | None = None  # a lyrics CSV paired with the audio by track id, file name or artist+title
 
     def loader_options(self) -> dict:
@@ -95,6 +96,8 @@ class ExperimentConfig:
     kl_warmup_epochs: int = 10
     hidden: list[int] = field(default_factory=lambda: [256, 128])
     quick: bool = False  # a small, fast smoke run (see cli.QUICK)
+    # cluster cards and playlists beyond the best method of each label: [representation, clusterer] or [..., k]
+    cards: list[list] = field(default_factory=list)
     report: bool = True  # write report.md / report.tex (and a PDF when a LaTeX engine is installed)
     output_dir: str = "results"
     run_name: str | None = None  # prefix of the run folder; default: dataset name

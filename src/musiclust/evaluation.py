@@ -125,7 +125,8 @@ def score(
 ) -> tuple[pd.DataFrame, dict]:
     """``(metrics, assignments)``: one row per representation x clusterer x seed x target (see README for the
     columns), and each representation x clusterer's cluster of every track it covers, ``{(rep, clusterer): (rows,
-    labels)}``, from its first seed at the primary label's k (for clusters.csv, the figures and the explorer)."""
+    labels)}``, from its first seed at the primary label's k (for clusters.csv, the figures and the explorer), and
+    ``{(rep, clusterer, k): (rows, labels)}`` at every other label's k."""
     rows = []
     assignments = {}
     model_notes = model_notes or {}
@@ -149,6 +150,10 @@ def score(
                 if (name, clu_name) not in assignments:
                     first = clusterings[targets[0].k if spec.uses_k else None][0]
                     assignments[(name, clu_name)] = (idx, first.labels)
+                    # the other labels' k too, so the clusters judged against each label can be read (cards)
+                    for k in ks if spec.uses_k else []:
+                        if k != targets[0].k:
+                            assignments[(name, clu_name, k)] = (idx, clusterings[k][0].labels)
                 for t in targets:
                     res, own, ref = clusterings[t.k if spec.uses_k else None]
                     rows.append(
@@ -192,14 +197,20 @@ def score(
     return metrics[[c for c in ordered if c in metrics.columns]], assignments
 
 
+def assignment_column(representation: str, clusterer: str, k: int | None = None) -> str:
+    """The ``clusters.csv`` column of a method: ``rep/clusterer`` (primary label's k), ``rep/clusterer/k=<k>``."""
+    return f"{representation}/{clusterer}" + (f"/k={k}" if k is not None else "")
+
+
 def assignments_table(track_ids, assignments: dict) -> pd.DataFrame:
-    """``clusters.csv``: ``track_id`` and one column ``<representation>/<clusterer>`` per method (-1 = noise, empty =
-    the representation does not cover the track, e.g. lyrics without text)."""
+    """``clusters.csv``: ``track_id`` and one column ``<representation>/<clusterer>`` per method at the primary label's
+    k, and ``<representation>/<clusterer>/k=<k>`` at each other label's k (-1 = noise, empty = the representation does
+    not cover the track, e.g. lyrics without text)."""
     out = pd.DataFrame({"track_id": np.asarray(track_ids).astype(str)})
-    for (rep, clu), (idx, labels) in assignments.items():
+    for key, (idx, labels) in assignments.items():
         col = np.full(len(out), np.nan)
         col[idx] = labels
-        out[f"{rep}/{clu}"] = pd.array(col, dtype="Int64")
+        out[assignment_column(*key)] = pd.array(col, dtype="Int64")
     return out
 
 

@@ -22,6 +22,7 @@ import pandas as pd
 from sklearn.preprocessing import StandardScaler
 
 from . import __version__
+from .cards import save_words
 from .clustering import CLUSTERERS, UMAP_PARAMS
 from .config import ExperimentConfig
 from .datasets import LOADERS, load_dataset
@@ -83,8 +84,28 @@ def validate_config(config: ExperimentConfig) -> None:
         bad = [n for n in names if n not in registry]
         if bad:
             raise MusiclustError(f"unknown {kind}(s) {bad}; choose from {sorted(registry)}")
+    for entry in config.cards:
+        if (
+            not isinstance(entry, list)
+            or len(entry) not in (2, 3)
+            or entry[0] not in config.representations
+            or (entry[1] not in config.clusterers)
+        ):
+            raise MusiclustError(
+                f"cards entry {entry!r}: give [representation, clusterer] or [representation, clusterer, k] from "
+                f"this run's representations and clusterers"
+            )
+    from .datasets.msd import FEATURE_SETS as MSD_SETS
+
     vector_sets = sorted(set(audio_features.FEATURE_SETS) - audio_features.PATCH_SETS)
-    for part in config.features.split("+"):
+    if config.dataset.name == "msd" or config.features in MSD_SETS:
+        if config.dataset.name != "msd":
+            raise MusiclustError(f"--features {config.features} is the MSD's analysis: it needs --dataset msd")
+        if config.features not in [*MSD_SETS, "mfcc"]:  # mfcc: the default, which the MSD has no audio for
+            raise MusiclustError(
+                f"the msd dataset has feature sets {sorted(MSD_SETS)} (got --features {config.features})"
+            )
+    for part in config.features.split("+") if config.dataset.name != "msd" else []:
         if part not in vector_sets:
             raise MusiclustError(
                 f"unknown feature set '{part}' for --features; choose from {vector_sets} (or several joined by '+', "
@@ -424,6 +445,39 @@ def _features(dataset, config, progress) -> tuple:
     )
 
 
+def lyric_word_counts(tracks: pd.DataFrame):
+    """``(counts, vocabulary, language code per track)`` of the lyrics, each track's stop words by the language its
+    lyric is written in: detected offline (lingua) among the languages the ``language`` column names (a German band
+    may sing in English), that column's value where detection is undecided."""
+    from .datasets.language import detect_languages
+    from .features.words import language_code, word_counts
+
+    texts = tracks["lyrics"].fillna("").astype(str).tolist()
+    labelled = [language_code(v) for v in tracks["language"]] if "language" in tracks.columns else [None] * len(texts)
+    candidates = sorted({c for c in labelled if c}) or None
+    try:
+        detected = detect_languages(texts, candidates if candidates and len(candidates) > 1 else None)
+    except MusiclustError:  # a code lingua does not know: the labels alone
+        detected = ["und"] * len(texts)
+    codes = [d if d != "und" else lab for d, lab in zip(detected, labelled)]
+    counts, vocab = word_counts(texts, codes)
+    return counts, vocab, codes
+
+
+def write_cluster_views(run_dir: Path, entries: list | None = None) -> list[dict]:
+    """Cluster cards (``clusters/``) and their playlists (``playlists/``) for the best method of each label and for
+    ``entries`` (``[[rep, clusterer(, k)], ...]``); each method's JSON records its playlists."""
+    from .cards import requested, save_method, write_cards
+    from .playlists import write_playlists
+
+    results = write_cards(run_dir, requested(run_dir, entries or []))
+    playlists = write_playlists(run_dir, results)
+    for r in results:
+        r["playlists"] = {str(c): p for c, p in playlists.get(r["slug"], {}).items()}
+        save_method(run_dir, r)
+    return results
+
+
 def _say(message: str) -> None:
     """A line for the person running the study (pairing counts, dropped columns, skipped labels): always shown,
     unlike progress bars."""
@@ -513,8 +567,12 @@ def run(config: ExperimentConfig, progress: bool = True) -> Path:
         **{f"{name}_seed{seed}_rows": r["rows"] for (name, seed), r in reps.items() if r["rows"] is not None},
     )
     tracks_out = tracks.drop(columns=[c for c in ("lyrics",) if c in tracks.columns])
+    if "audio_path" in tracks_out.columns:  # absolute: playlists and the explorer link them from the run folder
+        tracks_out["audio_path"] = [str(Path(p).resolve()) if p else "" for p in tracks_out["audio_path"].fillna("")]
     if "lyrics" in tracks.columns:  # the explorer shows it on hover; the full text stays out of the results
         tracks_out["lyrics_first_line"] = [first_line(t) for t in tracks["lyrics"]]
+        # the words of each track for the cluster cards: counts without stop words, not the text
+        save_words(run_dir, *lyric_word_counts(tracks))
     tracks_out.to_csv(run_dir / "tracks.csv", index=False)
     assignments_table(tracks["track_id"], assignments).to_csv(run_dir / "clusters.csv", index=False)
     pd.DataFrame(dataset.skipped + skipped_reps, columns=["item", "reason"]).to_csv(
@@ -590,6 +648,7 @@ def run(config: ExperimentConfig, progress: bool = True) -> Path:
         from .figures import save_embeddings
 
         save_embeddings(run_dir, reps, config)
+    write_cluster_views(run_dir, config.cards)
     write_explorer(run_dir)
     timing["explorer"] = round(time.perf_counter() - t, 2)
     info["timing_s"] = timing
@@ -602,6 +661,22 @@ def run(config: ExperimentConfig, progress: bool = True) -> Path:
         info["report_seconds"] = round(time.perf_counter() - t, 2)  # kept out of timing_s, which the report prints
         (run_dir / "config.json").write_text(json.dumps(info, indent=2, ensure_ascii=False, default=str))
     return run_dir
+
+
+def rebuild_outputs(run_dir: str | Path, cards: list | None = None) -> dict[str, Path]:
+    """``--report-only``: the cluster cards and playlists (the best methods, those asked for before and ``cards``),
+    the explorer and the report of a finished run, from its files alone."""
+    from .report import write_report
+
+    run_dir = Path(run_dir)
+    for name in ("config.json", "summary.csv", "clusters.csv", "tracks.csv"):
+        if not (run_dir / name).exists():
+            raise MusiclustError(f"{run_dir} is not a finished run folder (no {name})")
+    write_cluster_views(run_dir, cards)
+    paths = {"cards": run_dir / "clusters"}
+    if (run_dir / "embeddings_2d.npz").exists():
+        paths["explorer"] = write_explorer(run_dir)
+    return {**paths, **write_report(run_dir)}
 
 
 def format_summary(run_dir: Path, max_rows: int = 60) -> str:

@@ -69,8 +69,9 @@ def explorer_data(run_dir: Path, tracks: pd.DataFrame, label_columns: list[str],
     reps = [k[:-3] for k in emb.files if k.endswith("_xy")]
     n = len(tracks)
     data: dict[str, list] = {"track_id": tracks["track_id"].astype(str).tolist()}
-    for col, default in (("title", ""), ("artist", "")):
+    for col, default in (("title", ""), ("artist", ""), ("year", "")):
         data[col] = tracks[col].fillna(default).astype(str).tolist() if col in tracks.columns else [""] * n
+    data["year"] = ["" if y in ("0", "nan") else y for y in data["year"]]  # the MSD's 0: year unknown
     data["lyric"] = (
         tracks["lyrics_first_line"].fillna("").astype(str).tolist()
         if "lyrics_first_line" in tracks.columns
@@ -102,6 +103,39 @@ def explorer_data(run_dir: Path, tracks: pd.DataFrame, label_columns: list[str],
                 options.append(f"cluster: {clu}")
         colourings[rep] = options
     return {"data": data, "reps": reps, "colourings": colourings, "labels": label_columns}
+
+
+def cards_for_page(run_dir: Path, clusters: pd.DataFrame) -> dict:
+    """``{clusters.csv column: {"title", "reason", "cards": {legend label: card}}}`` for the methods with cluster cards,
+    each card with its colour on the map and its playlist (relative to the run folder)."""
+    from .cards import read_cards
+
+    out = {}
+    for method in read_cards(run_dir):
+        col = method["column"]
+        if col in clusters.columns:
+            colours, legend = _colours(clusters[col].tolist())
+            colour_of = dict(zip(legend, colours))
+        else:  # a clustering only the cards hold (another k): the page cannot colour by it
+            colour_of = {}
+        cards = {}
+        for card in method["cards"]:
+            key = "noise" if card["noise"] else str(card["cluster"])
+            cards[key] = {
+                **card,
+                "colour": colour_of.get(key, NOISE),
+                "playlist": method.get("playlists", {}).get(str(card["cluster"]), ""),
+            }
+        k_text = f", k={method['k']}" if method.get("uses_k", True) else ""
+        out[col] = {
+            "title": f"{method['representation']} + {method['clusterer']}{k_text}",
+            "representation": method["representation"],
+            "colouring": "cluster: " + col.split("/", 1)[1],
+            "reason": method["reason"],
+            "colourable": col in clusters.columns,
+            "cards": cards,
+        }
+    return out
 
 
 def write_explorer(run_dir: str | Path) -> Path:
@@ -158,6 +192,7 @@ def write_explorer(run_dir: str | Path) -> Path:
                 ("track", "@track_id"),
                 ("title", "@title"),
                 ("artist", "@artist"),
+                *([("year", "@year")] if any(data["year"]) else []),
                 ("labels", "@labels"),
                 ("lyrics", "@lyric"),
             ]
@@ -186,6 +221,7 @@ def write_explorer(run_dir: str | Path) -> Path:
         source.selected.indices = [];
         plot.title.text = r + ": 2-D UMAP, coloured by " + colour.value;
         source.change.emit();
+        if (window.musiclustColouring) { window.musiclustColouring(key); }
     """,
     )
     rep_select.js_on_change("value", update)
@@ -197,6 +233,7 @@ def write_explorer(run_dir: str | Path) -> Path:
         const i = source.selected.indices[0];
         if (i === undefined) { return; }
         const d = source.data;
+        if (window.musiclustShowCard) { window.musiclustShowCard(null, d.legend[i]); }
         const player = document.getElementById("player");
         const now = document.getElementById("now-playing");
         if (!player || !d.audio[i]) { return; }
@@ -216,6 +253,9 @@ def write_explorer(run_dir: str | Path) -> Path:
             "This run has no audio files (a table of features or of lyrics), so there is nothing to play; "
             "hover to see each track."
         )
+    cards = cards_for_page(run_dir, clusters)
+    # inside a <script> element: "</" must not end it early
+    cards_json = json.dumps(cards, ensure_ascii=False).replace("</", "<\\/")
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
     html = env.get_template("explorer.html.j2").render(
         title=f"musiclust explorer: {info['run_id']}",
@@ -227,6 +267,9 @@ def write_explorer(run_dir: str | Path) -> Path:
         div=div,
         has_audio=has_audio,
         audio_note=audio_note,
+        cards_json=cards_json,
+        has_cards=bool(cards),
+        first_colouring=first,
     )
     out = run_dir / "explorer.html"
     out.write_text(html)

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 from joblib import Parallel, delayed
 
+from .cards import track_name
 from .clustering import cluster
 from .plots import (
     cluster_distribution_figure,
@@ -125,7 +126,7 @@ def write_figures(
 
     primary = tracks[dataset.primary_label].to_numpy()
     examples = _examples(primary)
-    names = [f"{tracks['track_id'][i]} ({primary[i]})" for i in examples]
+    names = [f"{track_name(tracks.iloc[i].to_dict())} ({primary[i]})" for i in examples]
     for name, seed in first_seed.items():
         path = reps[(name, seed)]["model_path"]
         base = split_name(name)[0]

@@ -101,10 +101,27 @@ def cluster_distribution_figure(clusters, label_columns: dict[str, np.ndarray], 
     return fig
 
 
+def panel_name(text: str, width: int = 24, lines: int = 2) -> str:
+    """A track's name for a panel title: wrapped on words into at most ``lines`` lines, cut with an ellipsis."""
+    import textwrap
+
+    wrapped = textwrap.wrap(str(text), width) or [""]
+    if len(wrapped) > lines:
+        wrapped = wrapped[:lines]
+        wrapped[-1] = textwrap.shorten(wrapped[-1] + " …", width, placeholder=" …")
+    return "\n".join(wrapped)
+
+
+# sizes chosen for print: the report places these figures at 90-100% of a 6-inch text width, so a figure about 7.5 in
+# wide is scaled by ~0.75 and 9-pt text prints at about 6.5 pt
+RECONSTRUCTION_FONT = 9
+
+
 def logmel_reconstruction_figure(originals: np.ndarray, reconstructions: np.ndarray, names: list[str], title: str):
-    """Log-mel patches ``(m, n_mels, n_frames)``: originals (top row) beside their reconstructions (bottom row)."""
+    """Log-mel patches ``(m, n_mels, n_frames)``: originals (top row) beside their reconstructions (bottom row);
+    ``names`` title each column ("title — artist (label)")."""
     m = len(originals)
-    fig, axes = plt.subplots(2, m, figsize=(2.6 * m, 5.0), squeeze=False)
+    fig, axes = plt.subplots(2, m, figsize=(1.9 * m, 4.6), squeeze=False)
     lo, hi = float(np.min(originals)), float(np.max(originals))
     for j in range(m):
         for i, (img, label) in enumerate(((originals[j], "original"), (reconstructions[j], "reconstruction"))):
@@ -112,8 +129,9 @@ def logmel_reconstruction_figure(originals: np.ndarray, reconstructions: np.ndar
             ax.imshow(img, origin="lower", aspect="auto", cmap="magma", vmin=lo, vmax=hi)
             ax.set_xticks([])
             ax.set_yticks([])
-            ax.set_title(f"{names[j][:22]}\n{label}" if i == 0 else label, fontsize=7)
-    fig.suptitle(title, fontsize=11)
+            head = f"{panel_name(names[j])}\n{label}" if i == 0 else label
+            ax.set_title(head, fontsize=RECONSTRUCTION_FONT)
+    fig.suptitle(title, fontsize=RECONSTRUCTION_FONT + 1)
     fig.tight_layout()
     return fig
 
@@ -121,16 +139,16 @@ def logmel_reconstruction_figure(originals: np.ndarray, reconstructions: np.ndar
 def feature_reconstruction_figure(originals: np.ndarray, reconstructions: np.ndarray, names: list[str], title: str):
     """Standardized feature vectors ``(m, d)`` of a few tracks: original and reconstruction overlaid."""
     m = len(originals)
-    fig, axes = plt.subplots(m, 1, figsize=(8, 1.6 * m), squeeze=False, sharex=True)
+    fig, axes = plt.subplots(m, 1, figsize=(7.5, 1.6 * m), squeeze=False, sharex=True)
     for j in range(m):
         ax = axes[j][0]
         ax.plot(originals[j], color="black", lw=1, label="original")
         ax.plot(reconstructions[j], color="tab:red", lw=1, ls="--", label="reconstruction")
-        ax.set_ylabel(names[j][:18], fontsize=7)
-        ax.tick_params(labelsize=7)
-    axes[0][0].legend(fontsize=7, loc="upper right")
-    axes[-1][0].set_xlabel("feature index (standardized)")
-    fig.suptitle(title, fontsize=11)
+        ax.set_title(panel_name(names[j], width=70, lines=1), fontsize=RECONSTRUCTION_FONT, loc="left")
+        ax.tick_params(labelsize=RECONSTRUCTION_FONT - 1)
+    axes[0][0].legend(fontsize=RECONSTRUCTION_FONT - 1, loc="upper right")
+    axes[-1][0].set_xlabel("feature index (standardized)", fontsize=RECONSTRUCTION_FONT)
+    fig.suptitle(title, fontsize=RECONSTRUCTION_FONT + 1)
     fig.tight_layout()
     return fig
 
@@ -170,17 +188,23 @@ def training_curves_figure(histories: dict[str, dict], title: str):
     return fig
 
 
+HEATMAP_FONT = 8
+HEATMAP_MAX_WIDTH = 7.4  # inches
+
+
 def nmi_heatmap_figure(summary, label: str, metric: str = "nmi", title: str = ""):
-    """Annotated heatmap representation x clusterer of the mean ``metric`` against ``label`` (mean ± std over seeds in
-    each cell; the best cell outlined). ``summary``: the wide summary (`evaluation.wide_summary`)."""
+    """Annotated heatmap representation x clusterer of the mean ``metric`` against ``label`` (the mean over seeds in
+    each cell, two decimals -- the std is in the report's appendix table; the best cell outlined). ``summary``: the wide
+    summary (`evaluation.wide_summary`). Sized for print: at most `HEATMAP_MAX_WIDTH` inches wide with
+    `HEATMAP_FONT`-pt cell text, so at the report's full text width (6 in) the cells print at 6.5 pt or more."""
     import pandas as pd
 
     mean = summary.pivot(index="representation", columns="clusterer", values=f"{metric}_{label}_mean")
-    std = summary.pivot(index="representation", columns="clusterer", values=f"{metric}_{label}_std")
     rows = list(dict.fromkeys(summary["representation"]))
     cols = list(dict.fromkeys(summary["clusterer"]))
-    mean, std = mean.reindex(index=rows, columns=cols), std.reindex(index=rows, columns=cols)
-    fig, ax = plt.subplots(figsize=(1.25 * len(cols) + 2.6, 0.42 * len(rows) + 1.6))
+    mean = mean.reindex(index=rows, columns=cols)
+    width = min(HEATMAP_MAX_WIDTH, 0.62 * len(cols) + 2.4)
+    fig, ax = plt.subplots(figsize=(width, 0.3 * len(rows) + 1.7))
     values = mean.to_numpy(dtype=float)
     im = ax.imshow(
         np.nan_to_num(values, nan=0.0),
@@ -191,24 +215,28 @@ def nmi_heatmap_figure(summary, label: str, metric: str = "nmi", title: str = ""
     )
     for i in range(len(rows)):
         for j in range(len(cols)):
-            v, sd = values[i, j], std.iat[i, j]
-            text = "n/a" if pd.isna(v) else f"{v:.2f}\n±{sd:.2f}"
+            v = values[i, j]
+            text = "n/a" if pd.isna(v) else f"{v:.2f}"
             ax.text(
                 j,
                 i,
                 text,
                 ha="center",
                 va="center",
-                fontsize=6.5,
+                fontsize=HEATMAP_FONT,
                 color="black" if (not pd.isna(v) and v > 0.6 * np.nanmax(values)) else "white",
             )
     if np.isfinite(values).any():
         bi, bj = np.unravel_index(np.nanargmax(values), values.shape)
         ax.add_patch(plt.Rectangle((bj - 0.5, bi - 0.5), 1, 1, fill=False, edgecolor="red", lw=2))
-    ax.set_xticks(range(len(cols)), cols, rotation=30, ha="right", fontsize=8)
-    ax.set_yticks(range(len(rows)), rows, fontsize=8)
-    fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02, label=f"{metric.upper()} against {label}")
-    ax.set_title(title or f"{metric.upper()} against {label}: mean ± std over seeds (best outlined)", fontsize=9)
+    ax.set_xticks(range(len(cols)), cols, rotation=30, ha="right", fontsize=HEATMAP_FONT)
+    ax.set_yticks(range(len(rows)), rows, fontsize=HEATMAP_FONT)
+    bar = fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02)
+    bar.set_label(f"{metric.upper()} against {label}", fontsize=HEATMAP_FONT)
+    bar.ax.tick_params(labelsize=HEATMAP_FONT - 1)
+    ax.set_title(
+        title or f"{metric.upper()} against {label}: mean over seeds (best outlined)", fontsize=HEATMAP_FONT + 1
+    )
     fig.tight_layout()
     return fig
 

@@ -6,7 +6,7 @@ import inspect
 import logging
 
 from ..errors import MusiclustError
-from . import corpus, folder, gtzan, lyrics, table
+from . import corpus, folder, gtzan, lyrics, msd, table
 from .base import Dataset
 
 log = logging.getLogger(__name__)
@@ -18,6 +18,7 @@ LOADERS = {
     "jamendolyrics": lyrics.load_jamendolyrics,
     "folder": folder.load,
     "lyrics": lyrics.load_lyrics_dataset,
+    "msd": msd.load,
 }
 
 

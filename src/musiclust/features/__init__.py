@@ -61,6 +61,18 @@ def build_features(
     return build_features_many(dataset, [feature_set], n_jobs, progress, cache_dir, dask_scheduler)[feature_set]
 
 
+def _table_features(dataset: Dataset, feature_set: str) -> FeatureMatrix:
+    """A dataset's own feature columns: all of them (``"table"``), or a named set of them where the source defines
+    sets (``Dataset.info["feature_sets"]``, e.g. the MSD's ``msd`` and ``msd_timbre``; its default for audio set
+    names such as the default ``mfcc``)."""
+    sets = dataset.info.get("feature_sets")
+    if not sets:
+        return FeatureMatrix(dataset.features.to_numpy(float), list(dataset.features.columns), dataset, "table")
+    name = feature_set if feature_set in sets else dataset.info["default_feature_set"]
+    columns = list(sets[name])
+    return FeatureMatrix(dataset.features[columns].to_numpy(float), columns, dataset, name)
+
+
 def build_features_many(
     dataset: Dataset,
     feature_sets: list[str],
@@ -71,8 +83,7 @@ def build_features_many(
 ) -> dict[str, FeatureMatrix]:
     """Several feature sets in one pass over the audio (one decode and one STFT per clip for all of them)."""
     if dataset.features is not None:
-        fm = FeatureMatrix(dataset.features.to_numpy(float), list(dataset.features.columns), dataset, "table")
-        return {fs: fm for fs in feature_sets}
+        return {fs: _table_features(dataset, fs) for fs in feature_sets}
     tracks = dataset.tracks
     sha = tracks["sha256"].astype(str).tolist() if "sha256" in tracks.columns else None
     results = extract_many(

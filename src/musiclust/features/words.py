@@ -1,0 +1,105 @@
+"""Lyric words for reading clusters: tokens per track with each language's stop words removed, and class-based TF-IDF.
+
+Pure functions. The stop words are the Stopwords ISO collection (``stopwordsiso`` package, 58 languages incl. Bangla,
+German, English), chosen per track by that track's language; a track whose language has no list keeps all its words.
+The class-based TF-IDF is BERTopic's (Grootendorst 2022, "BERTopic: Neural topic modeling with a class-based TF-IDF
+procedure"): the documents of one class are joined into one, and a word's weight in class c is
+``tf(t, c) * log(1 + A / f(t))`` with ``tf`` normalized by the class's word count, ``f(t)`` the word's frequency over
+all classes and ``A`` the average number of words per class.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import cache
+
+import numpy as np
+from scipy import sparse
+
+# section markers of lyric sites: "[Verse 1]", "[Refrain]", "(Chorus)" on a line of their own
+_SECTION = re.compile(r"^\s*[\[(][^\])]{0,40}[\])]\s*$", re.MULTILINE)
+_APOSTROPHES = "'\u2019"
+MIN_LENGTH = 2
+# names lingua does not know under the name the field uses
+_ALIASES = {"bangla": "bn"}
+
+
+def lyric_words(text) -> list[str]:
+    """The words of a lyric, lower-cased: runs of letters and combining marks (so Bangla and Devanagari words, whose
+    vowel signs are marks, stay whole), an apostrophe inside a word kept ("don't"); section markers dropped."""
+    text = _SECTION.sub(" ", str(text or "")).lower()
+    words, current = [], []
+    for i, ch in enumerate(text):
+        cat = unicodedata.category(ch)
+        inner_apostrophe = ch in _APOSTROPHES and current and i + 1 < len(text) and text[i + 1].isalpha()
+        if cat[0] in "LM" or inner_apostrophe:
+            current.append("'" if ch in _APOSTROPHES else ch)
+        elif current:
+            words.append("".join(current))
+            current = []
+    if current:
+        words.append("".join(current))
+    return [w for w in words if len(w) >= MIN_LENGTH]
+
+
+def language_code(value) -> str | None:
+    """ISO 639-1 code for a language label: ``"de"``, ``"German"``, ``"german"`` -> ``"de"``; None if unknown."""
+    text = str(value or "").strip()
+    if not text or text.lower() in ("nan", "und", "none"):
+        return None
+    if len(text) == 2 and text.isalpha():
+        return text.lower()
+    if text.lower() in _ALIASES:
+        return _ALIASES[text.lower()]
+    from lingua import Language
+
+    try:
+        return Language.from_str(text).iso_code_639_1.name.lower()
+    except ValueError:
+        return None
+
+
+@cache
+def stop_words(code: str | None) -> frozenset[str]:
+    """The Stopwords ISO list of a language (empty when the collection has none for it)."""
+    import stopwordsiso
+
+    if not code or not stopwordsiso.has_lang(code):
+        return frozenset()
+    return frozenset(w.lower().replace("\u2019", "'") for w in stopwordsiso.stopwords(code))
+
+
+def word_counts(texts, codes) -> tuple[sparse.csr_matrix, list[str]]:
+    """``(counts (n_tracks, n_words), vocabulary)``: each track's words minus its own language's stop words."""
+    vocab: dict[str, int] = {}
+    rows, cols = [], []
+    for i, (text, code) in enumerate(zip(texts, codes)):
+        stops = stop_words(code)
+        for w in lyric_words(text):
+            if w in stops:
+                continue
+            rows.append(i)
+            cols.append(vocab.setdefault(w, len(vocab)))
+    counts = sparse.csr_matrix(
+        (np.ones(len(rows), dtype=np.int32), (rows, cols)), shape=(len(codes), len(vocab)), dtype=np.int32
+    )
+    counts.sum_duplicates()
+    return counts, list(vocab)
+
+
+def class_tfidf(counts: sparse.spmatrix, classes) -> tuple[list, np.ndarray]:
+    """BERTopic's c-TF-IDF: ``(class values, weights (n_classes, n_words))`` for ``counts`` ``(n_docs, n_words)``
+    grouped by ``classes`` (one value per document)."""
+    classes = np.asarray(classes)
+    values = list(dict.fromkeys(classes.tolist()))
+    joined = np.vstack([np.asarray(counts[classes == c].sum(axis=0)).ravel() for c in values]).astype(float)
+    per_class = joined.sum(axis=1, keepdims=True)
+    tf = np.divide(joined, per_class, out=np.zeros_like(joined), where=per_class > 0)
+    frequency = joined.sum(axis=0)
+    average = per_class.mean() if len(values) else 0.0
+    idf = np.log1p(np.divide(average, frequency, out=np.zeros_like(frequency), where=frequency > 0))
+    return values, tf * idf
+
+
+__all__ = ["class_tfidf", "language_code", "lyric_words", "stop_words", "word_counts"]
