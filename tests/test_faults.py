@@ -410,3 +410,282 @@ def test_a_normal_run_prints_no_tensorflow_cpp_lines(collection, tmp_path):
     for noise in ("cuInit", "absl", "cudart_stub", "oneDNN", "I0000", "E0000", "W0000"):
         assert noise not in everything, noise
     assert "results written to" in proc.stdout
+
+
+# --- round two (issue 18) --------------------------------------------------------------------------------------------
+def _signal_audio(root: Path, names: list[str], source: Path) -> None:
+    """Real audio under the given names (copies of one corpus piece)."""
+    for name in names:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, root / name)
+
+
+# No user row is dropped unless it is an exact duplicate
+def test_features_table_keys_differing_only_by_case_keep_every_row(tmp_path, capsys):
+    """GTZAN + BanglaBeats: 'Hiphop.00000.wav' (BanglaBeats) and 'hiphop.00000.wav' (GTZAN) are two tracks."""
+    from musiclust.datasets import load_dataset
+
+    rng = np.random.default_rng(0)
+    names = [f"hiphop.{i:05d}.wav" for i in range(40)] + [f"Hiphop.{i:05d}.wav" for i in range(40)]
+    table = pd.DataFrame(rng.normal(size=(80, 4)), columns=["f1", "f2", "f3", "f4"])
+    table.insert(0, "filename", names)
+    table["label"] = ["hiphop"] * 40 + ["bangla_hiphop"] * 40
+    repeated = table.iloc[[5]].assign(f1=99.0)  # the same id, a different row: kept
+    exact = table.iloc[[7]]  # every cell equal to row 7: the only row that may go
+    pd.concat([table, repeated, exact], ignore_index=True).to_csv(tmp_path / "t.csv", index=False)
+    ds = load_dataset("table", path=str(tmp_path / "t.csv"))
+    assert len(ds) == 81 and ds.tracks["track_id"].is_unique
+    assert {"hiphop.00003.wav", "Hiphop.00003.wav", "hiphop.00005.wav#82"} <= set(ds.tracks["track_id"])
+    assert [s["reason"] for s in ds.skipped] == ["exact duplicate: every cell equals an earlier row's"]
+
+
+def test_folder_keys_exact_first_then_unique_case_spaces_and_unicode_forms(small_corpus, tmp_path):
+    import unicodedata
+
+    from musiclust.datasets import load_dataset
+
+    piece = next((small_corpus / "audio").glob("*.wav"))
+    nfd = unicodedata.normalize("NFD", "Café Müller.wav")  # as macOS stores it
+    files = ["Song.wav", "song.wav", nfd, " lead space.wav", "a/dup.wav", "b/dup.wav", "Other.WAV"]
+    _signal_audio(tmp_path / "music", files, piece)
+    meta = pd.DataFrame(
+        {
+            "file": ["Song.wav", "song.wav", "Café Müller.wav", " lead space.wav", "dup.wav", "other.wav"],
+            "genre": ["x", "y", "x", "y", "x", "y"],
+        }
+    )
+    meta.to_csv(tmp_path / "meta.csv", index=False)
+    ds = load_dataset("folder", path=str(tmp_path / "music"), metadata=str(tmp_path / "meta.csv"))
+    paired = {Path(p).name: g for p, g in zip(ds.tracks["audio_path"], ds.tracks["genre"])}
+    assert paired["Song.wav"] == "x" and paired["song.wav"] == "y"  # two rows, two files, never merged
+    assert paired[nfd] == "x" and paired[" lead space.wav"] == "y" and paired["Other.WAV"] == "y"
+    reasons = {s["item"]: s["reason"] for s in ds.skipped}
+    ambiguous = next(r for item, r in reasons.items() if "dup.wav" in item and "metadata row" in item)
+    assert ambiguous.startswith("ambiguous") and "a/dup.wav" in ambiguous and "b/dup.wav" in ambiguous
+
+
+def test_lyrics_table_rows_with_one_id_are_all_kept(tmp_path):
+    from musiclust.datasets import load_dataset
+
+    rows = [
+        {"track_id": "t1", "lyrics": "love you baby tonight", "language": "en"},
+        {"track_id": "T1", "lyrics": "ich liebe dich heute nacht", "language": "de"},
+        {"track_id": "t1", "lyrics": "another song entirely here", "language": "en"},
+        {"track_id": "t1", "lyrics": "love you baby tonight", "language": "en"},  # exact duplicate of the first
+    ]
+    pd.DataFrame(rows).to_csv(tmp_path / "l.csv", index=False)
+    ds = load_dataset("lyrics", path=str(tmp_path / "l.csv"))
+    assert len(ds) == 3 and ds.tracks["track_id"].is_unique
+    assert [s["reason"] for s in ds.skipped] == ["exact duplicate of an earlier row"]
+
+
+# Tables and labels
+def test_stray_text_cells_and_decimal_commas_keep_their_columns(tmp_path, capsys):
+    from musiclust.datasets import load_dataset
+
+    rng = np.random.default_rng(1)
+    t = pd.DataFrame(rng.normal(size=(40, 3)), columns=["a", "b", "c"]).round(3)
+    t["label"] = ["x", "y"] * 20
+    t = t.astype({"a": str})
+    t.loc[3, "a"] = "n/a"
+    t.loc[9, "a"] = "NaN"
+    t.to_csv(tmp_path / "na.csv", index=False)
+    ds = load_dataset("table", path=str(tmp_path / "na.csv"))
+    assert ds.info["feature_selection"]["used"] == ["a", "b", "c"] and len(ds) == 38
+    assert "'n/a'" in ds.info["feature_selection"]["notes"][0]
+    semi = t.drop(columns="a").astype(str).apply(lambda col: col.str.replace(".", ",", regex=False))
+    semi["label"] = t["label"]
+    semi.to_csv(tmp_path / "semi.csv", index=False, sep=";")
+    code, out, err = _run(
+        ["--dataset", "table", "--data-path", str(tmp_path / "semi.csv"), "--output-dir", str(tmp_path / "r"), *FAST],
+        capsys,
+    )
+    assert code == 0, err
+    assert "decimal commas" in out  # said, not silent
+    info = json.loads((only_run(tmp_path / "r", "table-") / "config.json").read_text())
+    assert info["resolved"]["n_features"] == 2
+
+
+def test_a_column_naming_one_of_four_classes_by_range_is_a_leak(tmp_path):
+    from musiclust.datasets import load_dataset
+
+    rng = np.random.default_rng(2)
+    labels = np.repeat(["blues", "jazz", "rock", "pop"], 15)
+    t = pd.DataFrame(rng.normal(size=(60, 3)), columns=["f1", "f2", "f3"])
+    t["genre_code"] = np.repeat([10.0, 20.0, 30.0, 40.0], 15) + rng.uniform(0, 5, 60)  # one range per class
+    t["label"] = labels
+    t.to_csv(tmp_path / "t.csv", index=False)
+    ds = load_dataset("table", path=str(tmp_path / "t.csv"))
+    dropped = {d["column"]: d["reason"] for d in ds.info["feature_selection"]["dropped"]}
+    assert "genre_code" in dropped and "label leak" in dropped["genre_code"]
+    assert ds.info["feature_selection"]["used"] == ["f1", "f2", "f3"]
+
+
+def test_a_language_column_coded_by_numbers_is_a_label(collection, tmp_path):
+    from musiclust.datasets import load_dataset
+
+    meta = pd.read_csv(collection / "meta.csv", keep_default_na=False)
+    meta["language"] = [1, 2] * (len(meta) // 2)
+    meta.to_csv(tmp_path / "meta.csv", index=False)
+    ds = load_dataset("folder", path=str(collection), metadata=str(tmp_path / "meta.csv"))
+    assert "language" in ds.label_columns and sorted(ds.tracks["language"].unique()) == ["1", "2"]
+
+
+# Options and configs
+@pytest.mark.parametrize("seed", ["-1", str(2**32)])
+def test_out_of_range_seeds_fail_before_a_run_folder(seed, collection, tmp_path, capsys):
+    args = _folder(str(collection), str(collection / "meta.csv"), "--output-dir", str(tmp_path / "r"))
+    args += [a for a in FAST if a not in ("--seeds", "0")] + ["--seeds", seed]
+    code, _, err = _run(args, capsys)
+    assert code == 2 and err.count("\n") == 1 and "seeds must be" in err
+    assert not any((tmp_path / "r").glob("folder-*"))
+
+
+def test_repeated_seeds_and_names_run_once(collection, tmp_path, capsys):
+    args = _folder(str(collection), str(collection / "meta.csv"), "--output-dir", str(tmp_path))
+    args += ["--models", "raw", "raw", "--clusterers", "kmeans", "kmeans", "--seeds", "0", "0", "1"]
+    code, out, err = _run(args + ["--no-plots", "--no-progress", "--no-cache"], capsys)
+    assert code == 0, err
+    assert "given more than once" in out
+    m = pd.read_csv(_only_run(tmp_path) / "metrics.csv")
+    assert len(m[m["target"] == "genre"]) == 2  # raw + kmeans, seeds 0 and 1, once each
+
+
+@pytest.mark.parametrize(
+    "text,needle",
+    [
+        ("- 1\n- 2\n", "must be a mapping"),
+        ("seeds: '0 1'\n", "'seeds' must be list[int]"),
+        ("epochs: many\n", "'epochs' must be int"),
+        ("dataset:\n  - folder\n", "'dataset' must be a name or a mapping"),
+    ],
+)
+def test_config_files_of_the_wrong_shape_are_one_line(text, needle, tmp_path, capsys):
+    (tmp_path / "c.yaml").write_text(text)
+    code, _, err = _run(["--config", str(tmp_path / "c.yaml"), "--output-dir", str(tmp_path)], capsys)
+    assert code == 2 and err.count("\n") == 1 and needle in err, err
+
+
+def test_a_dataset_given_by_name_alone(tmp_path):
+    from musiclust.config import ExperimentConfig
+
+    assert ExperimentConfig.from_dict({"dataset": "folder"}).dataset.name == "folder"
+
+
+# Paths and names
+@pytest.mark.parametrize("name", ["../../x", "a/b", "..", " spaced "])
+def test_run_names_cannot_leave_the_output_dir(name, collection, tmp_path, capsys):
+    out = tmp_path / "deep" / "results"
+    args = _folder(str(collection), str(collection / "meta.csv"), "--output-dir", str(out), "--run-name", name)
+    code, _, err = _run(args + FAST, capsys)
+    assert code == 2 and err.count("\n") == 1 and "--run-name" in err
+    assert not [p for p in tmp_path.rglob("*") if p.name not in ("deep", "results")]  # nothing written anywhere
+
+
+def test_download_dest_that_is_a_file(tmp_path, capsys):
+    dest = tmp_path / "gtzan.txt"
+    dest.write_text("a file")
+    code = download_gtzan_main(["--dest", str(dest), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "is a file" in err
+
+
+# Disk full, unwritable
+def test_cache_dir_that_is_a_file(collection, tmp_path, capsys):
+    (tmp_path / "cache").write_text("a file")
+    args = _folder(str(collection), str(collection / "meta.csv"), "--output-dir", str(tmp_path / "r"))
+    args += [a for a in FAST if a != "--no-cache"] + ["--cache-dir", str(tmp_path / "cache")]
+    code, _, err = _run(args, capsys)
+    assert code == 2 and err.count("\n") == 1 and "--cache-dir" in err
+
+
+def test_a_full_disk_leaves_whole_files_and_an_unfinished_run(collection, tmp_path, capsys, monkeypatch):
+    import errno
+
+    from musiclust import atomic
+
+    real = Path.write_text
+
+    def full_disk(self, data, *a, **k):
+        if self.name.startswith(".explorer.html"):
+            real(self, data[: len(data) // 2], *a, **k)  # half of it reached the disk ...
+            raise OSError(errno.ENOSPC, "No space left on device", str(self))  # ... then the disk was full
+        return real(self, data, *a, **k)
+
+    monkeypatch.setattr(Path, "write_text", full_disk)
+    args = _folder(str(collection), str(collection / "meta.csv"), "--output-dir", str(tmp_path), *FAST)
+    code, _, err = _run(args, capsys)
+    assert code == 2 and err.count("\n") == 1 and "No space left on device" in err
+    run = _only_run(tmp_path)
+    assert not (run / "explorer.html").exists() and not list(run.glob(".explorer.html*"))  # no half file
+    assert "finished_utc" not in json.loads((run / "config.json").read_text())
+    assert not (tmp_path / "clustering_metrics.csv").exists()
+    assert atomic.write_text is not None
+
+
+# Interruption
+def test_interrupted_during_the_explorer_the_run_says_unfinished(collection, tmp_path, capsys, monkeypatch):
+    import musiclust.experiment as experiment
+
+    def interrupted(run_dir):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(experiment, "write_explorer", interrupted)
+    args = _folder(str(collection), str(collection / "meta.csv"), "--output-dir", str(tmp_path), *FAST)
+    code, _, err = _run(args, capsys)
+    assert code == 130 and "interrupted" in err
+    info = json.loads((_only_run(tmp_path) / "config.json").read_text())
+    assert "finished_utc" not in info  # it does not look complete ...
+    assert not (tmp_path / "clustering_metrics.csv").exists()  # ... and its rows are not in the shared CSV
+
+
+def test_sigterm_during_feature_extraction_ends_the_workers(small_corpus, tmp_path):
+    psutil = pytest.importorskip("psutil")
+    import signal
+    import time
+
+    args = [sys.executable, str(REPO / "run_experiments.py"), "--data-path", str(small_corpus), "--output-dir"]
+    args += [str(tmp_path), "--models", "raw", "--clusterers", "kmeans", "--seeds", "0", "--no-cache", "--n-jobs", "2"]
+    args += ["--no-plots", "--no-progress", "--features", "musicnn"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    parent = psutil.Process(proc.pid)
+    workers: list = []
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        workers = [c for c in parent.children(recursive=True) if "python" in c.name().lower()]
+        if workers:
+            break
+        time.sleep(0.1)
+    if not workers:
+        proc.kill()
+        pytest.skip("the run finished before any worker process started")
+    time.sleep(1.0)  # the workers are busy extracting
+    workers = parent.children(recursive=True)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143 and "interrupted" in err and "Traceback" not in err
+    gone, alive = psutil.wait_procs(workers, timeout=15)
+    assert not alive, [p.cmdline()[:3] for p in alive]
+
+
+# Report of a damaged or empty run
+def test_report_only_on_a_truncated_config_or_an_empty_summary(collection, tmp_path, capsys):
+    from musiclust.cli import run_experiments_main
+
+    args = _folder(str(collection), str(collection / "meta.csv"), "--output-dir", str(tmp_path), *FAST)
+    assert run_experiments_main(args) == 0
+    run = _only_run(tmp_path)
+    capsys.readouterr()
+    text = (run / "config.json").read_text()
+    (run / "config.json").write_text(text[: len(text) // 2])
+    assert run_experiments_main(["--report-only", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "config.json is damaged" in err
+    (run / "config.json").write_text(text)
+    summary = pd.read_csv(run / "summary.csv")
+    summary.iloc[:0].to_csv(run / "summary.csv", index=False)
+    report = (run / "report.md").read_text()
+    assert run_experiments_main(["--report-only", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "nothing to report" in err
+    assert (run / "report.md").read_text() == report  # the earlier report is not overwritten by an empty one

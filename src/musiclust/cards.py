@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from . import atomic
 from .clustering import CLUSTERERS
 from .errors import MusiclustError
 from .evaluation import assignment_column, wide_summary
@@ -194,15 +195,16 @@ def _words(run_dir: Path):
 def save_words(run_dir: Path, counts: sparse.csr_matrix, vocab: list[str], languages: list[str]) -> Path:
     """``lyrics_words.npz``: each track's word counts (stop words removed), not the text itself."""
     path = run_dir / WORDS_FILE
-    np.savez_compressed(
-        path,
-        data=counts.data,
-        indices=counts.indices,
-        indptr=counts.indptr,
-        shape=np.asarray(counts.shape),
-        vocab=np.asarray(vocab, dtype=str),
-        language=np.asarray([lang or "" for lang in languages], dtype=str),
-    )
+    with atomic.atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(
+            fh,
+            data=counts.data,
+            indices=counts.indices,
+            indptr=counts.indptr,
+            shape=np.asarray(counts.shape),
+            vocab=np.asarray(vocab, dtype=str),
+            language=np.asarray([lang or "" for lang in languages], dtype=str),
+        )
     return path
 
 
@@ -338,19 +340,21 @@ def write_cards(run_dir: str | Path, methods: list[Method] | None = None) -> lis
     results = [cluster_cards(run_dir, m) for m in wanted]
     for r in results:
         save_method(run_dir, r)
-        cards_table(r).to_csv(out_dir / f"{r['slug']}.csv", index=False)
+        atomic.write_csv(out_dir / f"{r['slug']}.csv", cards_table(r))
     index = [
         {"slug": m.slug, "representation": m.representation, "clusterer": m.clusterer, "k": m.k, "reason": m.reason}
         for m in wanted
     ]
-    (out_dir / "index.json").write_text(json.dumps(index, indent=1, ensure_ascii=False))
+    atomic.write_text(out_dir / "index.json", json.dumps(index, indent=1, ensure_ascii=False))
     return results
 
 
 def save_method(run_dir: Path, result: dict) -> Path:
     """``clusters/<slug>.json`` (every field but the per-track assignment)."""
     path = Path(run_dir) / "clusters" / f"{result['slug']}.json"
-    path.write_text(json.dumps({k: v for k, v in result.items() if k != "assigned"}, indent=1, ensure_ascii=False))
+    atomic.write_text(
+        path, json.dumps({k: v for k, v in result.items() if k != "assigned"}, indent=1, ensure_ascii=False)
+    )
     return path
 
 

@@ -230,10 +230,50 @@ def config_from_args(args: argparse.Namespace):
     return config
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a scheduler's kill, ``kill PID``): handled as Ctrl-C is, so worker processes end with this one."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
+def _stop_workers() -> None:
+    """End joblib's worker processes now (model training and feature extraction run in them)."""
+    try:
+        from joblib.externals.loky import reusable_executor
+
+        executor = getattr(reusable_executor, "_executor", None)
+        if executor is not None:
+            executor.shutdown(wait=False, kill_workers=True)
+    except Exception:  # noqa: BLE001 - stopping is best effort; the process is ending anyway
+        pass
+
+
+def _os_error_line(exc: OSError) -> str:
+    """One line for a failed write or read: what, where, and that the run folder is unfinished."""
+    where = f" ({exc.filename})" if exc.filename else ""
+    return f"error: {exc.strerror or exc}{where}; every file written so far is whole (none is half-written)"
+
+
 def run_experiments_main(argv: list[str] | None = None) -> int:
+    import signal
+    import threading
+
     args = experiment_parser().parse_args(argv)
     _quiet_libraries()
     _setup_logging(args.verbose)
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return _run_experiments(args)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run_experiments(args) -> int:
     try:
         if args.report_only:
             from .experiment import rebuild_outputs
@@ -248,9 +288,14 @@ def run_experiments_main(argv: list[str] | None = None) -> int:
     except MusiclustError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        _stop_workers()
         print("interrupted: the unfinished run folder is left as it is", file=sys.stderr)
-        return 130
+        return 143 if isinstance(exc, Terminated) else 130
+    except OSError as exc:  # a full disk, a folder that became unwritable
+        _stop_workers()
+        print(_os_error_line(exc), file=sys.stderr)
+        return 2
     print(format_summary(run_dir))
     print(f"\nresults written to {run_dir}")
     return 0
@@ -352,6 +397,7 @@ def download_gtzan_main(argv: list[str] | None = None) -> int:
     try:
         from .datasets import gtzan
 
+        _check_dest(args.dest)
         root = gtzan.download(
             args.dest,
             mirrors=args.mirrors,
@@ -364,6 +410,9 @@ def download_gtzan_main(argv: list[str] | None = None) -> int:
     except MusiclustError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        print(_os_error_line(exc), file=sys.stderr)
+        return 2
     print(
         f"GTZAN in {root}: {1000 - len(missing) - len(invalid)} readable clips, {len(missing)} missing, "
         f"{len(invalid)} unreadable"
@@ -373,6 +422,14 @@ def download_gtzan_main(argv: list[str] | None = None) -> int:
     if missing:
         print("missing: " + ", ".join(missing[:20]) + (" ..." if len(missing) > 20 else ""))
     return 0
+
+
+def _check_dest(dest: str | None) -> None:
+    """``--dest`` must be a folder (or not exist yet): one line, before anything is downloaded."""
+    from pathlib import Path
+
+    if dest is not None and Path(dest).exists() and not Path(dest).is_dir():
+        raise MusiclustError(f"--dest {dest} is a file, not a folder: pass a folder to install into")
 
 
 def download_lyrics_main(argv: list[str] | None = None) -> int:
@@ -402,6 +459,7 @@ def download_lyrics_main(argv: list[str] | None = None) -> int:
 
         from .datasets import lyrics
 
+        _check_dest(args.dest)
         out = lyrics.download(
             args.source,
             args.dest,
@@ -414,6 +472,9 @@ def download_lyrics_main(argv: list[str] | None = None) -> int:
         table = pd.read_csv(out, keep_default_na=False)
     except MusiclustError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(_os_error_line(exc), file=sys.stderr)
         return 2
     langs = table["language"].value_counts().to_dict()
     print(f"{len(table)} lyric rows in {out}; languages: {langs}")

@@ -55,6 +55,33 @@ MUSICNN_STUDY = [
 DEFAULT_REPRESENTATIONS = MFCC_STUDY + MUSICNN_STUDY
 
 
+_TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,), "dict": (dict,), "None": (type(None),)}
+
+
+def _accepts(annotation: str, value) -> bool:
+    """Whether ``value`` fits a field annotation such as ``list[int]``, ``float | None`` or ``int | str | None``."""
+    for option in (a.strip() for a in annotation.split("|")):
+        if option.startswith("list"):
+            inner = option[5:-1] if option.endswith("]") else ""
+            if isinstance(value, list) and all(_accepts(inner, v) for v in value) if inner else isinstance(value, list):
+                return True
+        elif option in _TYPES:
+            if isinstance(value, bool) and option in ("int", "float"):
+                continue  # true/false is not a number
+            if isinstance(value, _TYPES[option]):
+                return True
+    return False
+
+
+def _check_types(cls, data: dict, prefix: str = "") -> None:
+    annotations = {f.name: str(f.type) for f in fields(cls)}
+    for key, value in data.items():
+        if key in annotations and not _accepts(annotations[key], value):
+            raise MusiclustError(
+                f"config key '{prefix}{key}' must be {annotations[key].replace('|', 'or')} (got {value!r})"
+            )
+
+
 @dataclass
 class ExperimentConfig:
     """One study: dataset x features x representations x clusterers x seeds."""
@@ -113,16 +140,28 @@ class ExperimentConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> ExperimentConfig:
+        """A config from a mapping (a parsed JSON/YAML file); one-line errors for a wrong shape or type."""
+        if not isinstance(data, dict):
+            raise MusiclustError(
+                f"a config must be a mapping of keys to values (got a {type(data).__name__}); e.g. "
+                f"{{'seeds': [0, 1, 2], 'dataset': {{'name': 'folder', 'path': 'songs'}}}}"
+            )
         data = dict(data)
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
             raise MusiclustError(f"unknown config key(s) {unknown}; known keys: {sorted(known)}")
         ds = data.pop("dataset", {}) or {}
+        if isinstance(ds, str):  # "dataset: folder" names the source
+            ds = {"name": ds}
+        if not isinstance(ds, dict):
+            raise MusiclustError(f"config key 'dataset' must be a name or a mapping (got {ds!r})")
         ds_known = {f.name for f in fields(DatasetConfig)}
         bad = sorted(set(ds) - ds_known)
         if bad:
             raise MusiclustError(f"unknown dataset config key(s) {bad}; known keys: {sorted(ds_known)}")
+        _check_types(cls, data)
+        _check_types(DatasetConfig, ds, "dataset.")
         return cls(dataset=DatasetConfig(**ds), **data)
 
     def model_params(self, name: str | None = None) -> dict:

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from sklearn.preprocessing import StandardScaler
 
-from . import __version__
+from . import __version__, atomic
 from .cards import save_words
 from .clustering import CLUSTERERS, UMAP_PARAMS
 from .config import ExperimentConfig
@@ -71,6 +71,20 @@ def library_versions() -> dict[str, str]:
     return out
 
 
+def drop_repeats(config: ExperimentConfig) -> list[str]:
+    """Seeds, representations and clusterers named twice run once (each would otherwise be run and counted twice in
+    the means over seeds); returns a line per list that had repeats."""
+    lines = []
+    for attr, what in (("seeds", "seed"), ("representations", "representation"), ("clusterers", "clusterer")):
+        values = list(getattr(config, attr))
+        unique = list(dict.fromkeys(values))
+        if len(unique) < len(values):
+            repeated = sorted({str(v) for v in values if values.count(v) > 1})
+            lines.append(f"{what}(s) {', '.join(repeated)} given more than once: each runs once")
+            setattr(config, attr, unique)
+    return lines
+
+
 def validate_config(config: ExperimentConfig) -> None:
     """Fail fast, with one line, on names that no registry knows and on impossible values."""
     if config.dataset.name not in LOADERS:
@@ -113,6 +127,20 @@ def validate_config(config: ExperimentConfig) -> None:
             )
     if not config.seeds:
         raise MusiclustError("no seeds given: pass at least one, e.g. --seeds 0 1 2")
+    bad_seeds = [seed for seed in config.seeds if not 0 <= seed < 2**32]
+    if bad_seeds:
+        raise MusiclustError(f"seeds must be whole numbers from 0 to 2**32 - 1 (got {bad_seeds})")
+    if config.run_name is not None:
+        name = str(config.run_name)
+        if not name.strip() or name.strip(".") == "" or any(ch in name for ch in "/\\\0") or name != name.strip():
+            raise MusiclustError(
+                f"--run-name {name!r} must be a plain folder name (no '/', '\\', '..' or surrounding spaces): run "
+                f"folders are created inside --output-dir"
+            )
+    if config.cache_dir is not None:
+        cache = Path(config.cache_dir)
+        if cache.exists() and not cache.is_dir():
+            raise MusiclustError(f"--cache-dir {cache} is a file, not a folder: pass a folder (or --no-cache)")
     if isinstance(config.k, str) and config.k != "auto":
         raise MusiclustError(f"k must be a number or 'auto' (got {config.k!r})")
     if isinstance(config.k, int) and config.k < 2:
@@ -478,6 +506,10 @@ def write_cluster_views(run_dir: Path, entries: list | None = None) -> list[dict
     return results
 
 
+def _write_info(run_dir: Path, info: dict) -> None:
+    atomic.write_text(run_dir / "config.json", json.dumps(info, indent=2, ensure_ascii=False, default=str))
+
+
 def _say(message: str) -> None:
     """A line for the person running the study (pairing counts, dropped columns, skipped labels): always shown,
     unlike progress bars."""
@@ -491,6 +523,8 @@ def run(config: ExperimentConfig, progress: bool = True) -> Path:
     """
     quiet_tensorflow()
     t_start = time.perf_counter()
+    for line in drop_repeats(config):
+        _say(line)
     validate_config(config)
     results_root = check_output_dir(config.output_dir)
     ds_cfg = config.dataset
@@ -498,6 +532,8 @@ def run(config: ExperimentConfig, progress: bool = True) -> Path:
     dataset = ensure_language(dataset)
     if "pairing" in dataset.info:
         _say(pairing_line(dataset.info["pairing"]))
+    for note in dataset.info.get("feature_selection", {}).get("notes", []):
+        _say(f"features table: {note}")
     for d in dataset.info.get("feature_selection", {}).get("dropped", []):
         _say(f"feature column '{d['column']}' not used: {d['reason']}")
     log.info("%s", dataset.summary())
@@ -557,15 +593,16 @@ def run(config: ExperimentConfig, progress: bool = True) -> Path:
     assignments = {**direct_assignments, **assignments}
     assignments = dict(sorted(assignments.items(), key=lambda kv: order[kv[0][0]]))
     timing["clustering_and_metrics"] = round(time.perf_counter() - t, 2)
-    metrics.to_csv(run_dir / METRICS_CSV, index=False)
+    atomic.write_csv(run_dir / METRICS_CSV, metrics)
     summary = summarize(metrics)
-    summary.to_csv(run_dir / SUMMARY_CSV, index=False)
-    np.savez_compressed(
-        run_dir / "latents.npz",
-        track_id=tracks["track_id"].to_numpy().astype(str),
-        **{f"{name}_seed{seed}": r["Z"] for (name, seed), r in reps.items()},
-        **{f"{name}_seed{seed}_rows": r["rows"] for (name, seed), r in reps.items() if r["rows"] is not None},
-    )
+    atomic.write_csv(run_dir / SUMMARY_CSV, summary)
+    with atomic.atomic_path(run_dir / "latents.npz") as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(
+            fh,
+            track_id=tracks["track_id"].to_numpy().astype(str),
+            **{f"{name}_seed{seed}": r["Z"] for (name, seed), r in reps.items()},
+            **{f"{name}_seed{seed}_rows": r["rows"] for (name, seed), r in reps.items() if r["rows"] is not None},
+        )
     tracks_out = tracks.drop(columns=[c for c in ("lyrics",) if c in tracks.columns])
     if "audio_path" in tracks_out.columns:  # absolute: playlists and the explorer link them from the run folder
         tracks_out["audio_path"] = [str(Path(p).resolve()) if p else "" for p in tracks_out["audio_path"].fillna("")]
@@ -573,22 +610,23 @@ def run(config: ExperimentConfig, progress: bool = True) -> Path:
         tracks_out["lyrics_first_line"] = [first_line(t) for t in tracks["lyrics"]]
         # the words of each track for the cluster cards: counts without stop words, not the text
         save_words(run_dir, *lyric_word_counts(tracks))
-    tracks_out.to_csv(run_dir / "tracks.csv", index=False)
-    assignments_table(tracks["track_id"], assignments).to_csv(run_dir / "clusters.csv", index=False)
-    pd.DataFrame(dataset.skipped + skipped_reps, columns=["item", "reason"]).to_csv(
-        run_dir / "skipped.csv", index=False
-    )
+    atomic.write_csv(run_dir / "tracks.csv", tracks_out)
+    atomic.write_csv(run_dir / "clusters.csv", assignments_table(tracks["track_id"], assignments))
+    skipped_rows = pd.DataFrame(dataset.skipped + skipped_reps, columns=["item", "reason"])
+    atomic.write_csv(run_dir / "skipped.csv", skipped_rows)
     if feature_notes:  # what decoding did to each clip: original rate and channels, padding of very short clips
-        pd.DataFrame(feature_notes).assign(track_id=tracks["track_id"].to_numpy()).to_csv(
-            run_dir / "feature_notes.csv", index=False
+        atomic.write_csv(
+            run_dir / "feature_notes.csv",
+            pd.DataFrame(feature_notes).assign(track_id=tracks["track_id"].to_numpy()),
         )
     if extra["tags"] is not None:  # what each track sounds like to musicnn: its 50 tag probabilities
         tags = extra["tags"]
-        pd.DataFrame(tags.X, columns=tags.columns).assign(track_id=tracks["track_id"].to_numpy()).to_csv(
-            run_dir / "musicnn_tags.csv", index=False
+        atomic.write_csv(
+            run_dir / "musicnn_tags.csv",
+            pd.DataFrame(tags.X, columns=tags.columns).assign(track_id=tracks["track_id"].to_numpy()),
         )
     histories = {f"{n}_seed{s}": r["history"] for (n, s), r in reps.items() if r["history"]}
-    (run_dir / "histories.json").write_text(json.dumps(histories))
+    atomic.write_text(run_dir / "histories.json", json.dumps(histories))
 
     label_columns = [t_.label for t_ in targets]
     info = {
@@ -624,7 +662,7 @@ def run(config: ExperimentConfig, progress: bool = True) -> Path:
         "versions": library_versions(),
         "timing_s": timing,
     }
-    (run_dir / "config.json").write_text(json.dumps(info, indent=2, ensure_ascii=False, default=str))
+    _write_info(run_dir, info)
 
     t = time.perf_counter()
     if config.plots:
@@ -638,11 +676,9 @@ def run(config: ExperimentConfig, progress: bool = True) -> Path:
         for png in (run_dir / "figures").glob("latent_*.png"):
             shutil.copyfile(png, shared / f"{run_id}_{png.name[len('latent_') :]}")
     timing["figures"] = round(time.perf_counter() - t, 2)
-    append_csv_locked(results_root / "clustering_metrics.csv", metrics.assign(run_id=run_id))
     timing["total_before_report"] = round(time.perf_counter() - t_start, 2)
     info["timing_s"] = timing
-    info["finished_utc"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    (run_dir / "config.json").write_text(json.dumps(info, indent=2, ensure_ascii=False, default=str))
+    _write_info(run_dir, info)
     t = time.perf_counter()
     if not (run_dir / "embeddings_2d.npz").exists():  # --no-plots: the explorer still needs its 2-D maps
         from .figures import save_embeddings
@@ -652,14 +688,18 @@ def run(config: ExperimentConfig, progress: bool = True) -> Path:
     write_explorer(run_dir)
     timing["explorer"] = round(time.perf_counter() - t, 2)
     info["timing_s"] = timing
-    (run_dir / "config.json").write_text(json.dumps(info, indent=2, ensure_ascii=False, default=str))
+    _write_info(run_dir, info)
     if config.report:
         from .report import write_report
 
         t = time.perf_counter()
         write_report(run_dir)
         info["report_seconds"] = round(time.perf_counter() - t, 2)  # kept out of timing_s, which the report prints
-        (run_dir / "config.json").write_text(json.dumps(info, indent=2, ensure_ascii=False, default=str))
+    # Only now is the run complete: its rows join the shared CSV and config.json says finished. An interrupted run
+    # leaves a folder without finished_utc and no rows in results/clustering_metrics.csv.
+    append_csv_locked(results_root / "clustering_metrics.csv", metrics.assign(run_id=run_id))
+    info["finished_utc"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    _write_info(run_dir, info)
     return run_dir
 
 
@@ -669,9 +709,27 @@ def rebuild_outputs(run_dir: str | Path, cards: list | None = None) -> dict[str,
     from .report import write_report
 
     run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise MusiclustError(f"--report-only {run_dir}: no such run folder")
     for name in ("config.json", "summary.csv", "clusters.csv", "tracks.csv"):
         if not (run_dir / name).exists():
             raise MusiclustError(f"{run_dir} is not a finished run folder (no {name})")
+    try:
+        info = json.loads((run_dir / "config.json").read_text())
+        info["resolved"]["label_columns"], info["config"]["seeds"], info["dataset"]["name"]  # noqa: B018
+    except (ValueError, KeyError, TypeError) as exc:
+        raise MusiclustError(
+            f"{run_dir}/config.json is damaged ({type(exc).__name__}: {str(exc).splitlines()[0][:80]}): the report "
+            f"cannot be rebuilt from it; run the study again"
+        ) from None
+    try:
+        summary = pd.read_csv(run_dir / "summary.csv")
+    except (ValueError, OSError) as exc:
+        raise MusiclustError(f"{run_dir}/summary.csv cannot be read ({str(exc).splitlines()[0][:80]})") from None
+    if summary.empty or "nmi_mean" not in summary.columns or summary["nmi_mean"].notna().sum() == 0:
+        raise MusiclustError(
+            f"{run_dir} has no clustering result (summary.csv has no scored row): there is nothing to report"
+        )
     write_cluster_views(run_dir, cards)
     paths = {"cards": run_dir / "clusters"}
     if (run_dir / "embeddings_2d.npz").exists():

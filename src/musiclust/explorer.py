@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import atomic
 from .report import TEMPLATES
 
 PALETTE = (
@@ -272,5 +273,5 @@ def write_explorer(run_dir: str | Path) -> Path:
         first_colouring=first,
     )
     out = run_dir / "explorer.html"
-    out.write_text(html)
+    atomic.write_text(out, html)
     return out

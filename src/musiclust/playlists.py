@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import atomic
+
 PLAYLISTS = "playlists"
 
 
@@ -62,7 +64,7 @@ def write_playlists(run_dir: str | Path, results: list[dict]) -> dict[str, dict[
             rows = tracks[(assigned == card["cluster"]).fillna(False).to_numpy()]
             rows = rows[rows["audio_path"].astype(str) != ""]
             path = folder / f"cluster_{card['cluster']}.m3u8"
-            path.write_text(m3u8_text(rows, folder), encoding="utf-8")
+            atomic.write_text(path, m3u8_text(rows, folder))
             out[r["slug"]][card["cluster"]] = path.relative_to(run_dir).as_posix()
     return out
 

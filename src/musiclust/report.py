@@ -18,6 +18,7 @@ import logging
 import shutil
 from pathlib import Path
 
+from . import atomic
 from .report_context import build_context, fmt, paired_comparison
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ def write_report(run_dir: str | Path) -> dict[str, Path]:
     run_dir = Path(run_dir)
     md = build_markdown(run_dir)
     paths = {"md": run_dir / "report.md"}
-    paths["md"].write_text(md)
+    atomic.write_text(paths["md"], md)
     out = run_dir / "report"
     if out.exists():
         shutil.rmtree(out)
@@ -77,7 +78,7 @@ def write_report(run_dir: str | Path) -> dict[str, Path]:
         )
         paths["tex"] = out / "report.tex"
         # BibTeX adds the extension itself (Overleaf's default pdfLaTeX + BibTeX build)
-        paths["tex"].write_text(tex.replace(r"\bibliography{references.bib}", r"\bibliography{references}"))
+        atomic.write_text(paths["tex"], tex.replace(r"\bibliography{references.bib}", r"\bibliography{references}"))
         typ = _pandoc(
             md,
             "typst",
@@ -106,7 +107,8 @@ def write_report(run_dir: str | Path) -> dict[str, Path]:
     try:
         import typst
 
-        typst.compile(str(out / "report.typ"), output=str(run_dir / "report.pdf"), root=str(out))
+        with atomic.atomic_path(run_dir / "report.pdf") as tmp:
+            typst.compile(str(out / "report.typ"), output=str(tmp), root=str(out))
         paths["pdf"] = run_dir / "report.pdf"
     except Exception as exc:  # noqa: BLE001 - a typesetting failure is reported, the run's results stay
         log.warning("report.pdf not written: typst failed: %s", str(exc).splitlines()[0] if str(exc) else exc)

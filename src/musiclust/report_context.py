@@ -22,6 +22,7 @@ METRICS_SHOWN = ("nmi", "ari", "acc", "purity")
 NBSP = "\u00a0"
 MAX_CLUSTERS_READ = 8  # the Discussion reads at most this many clusters of a method (the largest); the CSV has all
 WEAK_NMI = 0.1  # below this, a label is "not found" by any method
+TIE_NMI = 0.01  # differences of mean NMI smaller than this are read as ties
 
 
 def fmt(mean: float, std: float) -> str:
@@ -313,7 +314,11 @@ def results_tables(run: Run) -> dict:
                 ],
             }
         )
-    return {"tables": tables, "full_tables": full}
+    return {
+        "tables": [t for t in tables if t["rows"]],
+        "full_tables": full,
+        "no_results": not any(t["rows"] for t in tables),
+    }
 
 
 def findings(run: Run) -> list[str]:
@@ -504,10 +509,15 @@ def failures(run: Run) -> list[str]:
     col = f"nmi_{primary}_mean"
     if col in run.wide.columns:
         best_of = run.wide.dropna(subset=[col]).groupby("representation")[col].max()
-        behind = []
+        behind, ties = [], []
         for rep, v in best_of.items():
             base = _raw_of(rep)
-            if not is_model(rep) or base not in best_of or v >= best_of[base]:
+            if not is_model(rep) or base not in best_of:
+                continue
+            if abs(v - best_of[base]) < TIE_NMI:
+                ties.append(f"`{rep}`")
+                continue
+            if v > best_of[base]:
                 continue
             why = ""
             act = activity.get(rep)
@@ -519,15 +529,26 @@ def failures(run: Run) -> list[str]:
                 why = f", conditioned on `{run.res.get('inputs', {}).get('condition', 'its condition')}` by design"
             behind.append(f"`{rep}` {v - best_of[base]:+.3f} against `{base}`{why}")
         n_models = sum(is_model(r) for r in best_of.index)
+        said = []
         if behind:
-            out.append(
-                f"Against {primary}, {len(behind)} of the {n_models} trained representations score below clustering "
-                f"the raw features (`raw`, or `raw@<set>` for a `<model>@<set>`; best clusterer each, mean NMI): "
-                f"{'; '.join(behind)}. A latent that reconstructs its input well need not keep what separates "
-                f"{primary}: the autoencoders are trained to reconstruct, not to cluster."
+            said.append(
+                f"Against {primary}, {len(behind)} of the {n_models} trained representations score more than "
+                f"{TIE_NMI} NMI below clustering the raw features they started from (`raw`, or `raw@<set>` for a "
+                f"`<model>@<set>`; best clusterer each, mean over seeds): {'; '.join(behind)}. A latent that "
+                f"reconstructs its input well need not keep what separates {primary}: the autoencoders are trained "
+                f"to reconstruct, not to cluster."
             )
-        elif n_models:
-            out.append(f"Against {primary}, every trained representation reaches at least the raw features' best NMI.")
+        if ties:
+            said.append(
+                f"{len(ties)} {'is' if len(ties) == 1 else 'are'} within {TIE_NMI} NMI of their raw features (a tie "
+                f"at this precision, neither a gain nor a loss): {', '.join(ties)}."
+            )
+        if not behind and n_models:
+            said.insert(
+                0, f"Against {primary}, no trained representation falls more than {TIE_NMI} NMI below its raw features."
+            )
+        if said:
+            out.append(" ".join(said))
     for lab in run.labels:
         col = f"nmi_{lab}_mean"
         if col not in run.wide.columns:

@@ -22,7 +22,7 @@ import pandas as pd
 from ..errors import MusiclustError
 from .base import Dataset
 from .language import with_detected_language
-from .tabular import duplicate_keys, read_table, warn_duplicates
+from .tabular import duplicate_keys, exact_duplicate_rows, read_table, unicode_key, warn_duplicates
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +55,48 @@ def _column(df: pd.DataFrame, name: str) -> str | None:
     return None
 
 
-def _norm_path(text: str) -> str:
-    return str(text).strip().replace("\\", "/").removeprefix("./").lower()
+class _FileIndex:
+    """The audio files by relative path, name and stem, for keying metadata rows to them.
+
+    A key matches exactly first (Unicode-normalized: a name typed composed matches one stored decomposed, as macOS
+    stores it), then with its surrounding spaces removed, then case-insensitively -- each only when exactly one file
+    fits: a name that two sub-folders hold (``a/song.wav``, ``b/song.wav``) is ambiguous and says so, never paired with
+    one of them at random."""
+
+    def __init__(self, files: list[Path], root: Path):
+        self.files, self.root = files, root
+        self.by: dict[tuple[str, bool], dict[str, list[int]]] = {}
+        for j, p in enumerate(files):
+            rel = unicode_key(p.relative_to(root).as_posix())
+            for how, text in (("relative path", rel), ("file name", PurePosixPath(rel).name)):
+                for fold in (False, True):
+                    self.by.setdefault((how, fold), {}).setdefault(text.lower() if fold else text, []).append(j)
+            stem = unicode_key(p.stem)
+            for fold in (False, True):
+                self.by.setdefault(("stem", fold), {}).setdefault(stem.lower() if fold else stem, []).append(j)
+
+    def find(self, value: str) -> tuple[int | None, str]:
+        """``(file index, how it matched)`` or ``(None, why not)``."""
+        raw = unicode_key(str(value)).replace("\\", "/").removeprefix("./")
+        candidates = list(dict.fromkeys([raw, raw.strip()]))
+        for fold in (False, True):
+            for text in candidates:
+                if not text.strip():
+                    continue
+                k = text.lower() if fold else text
+                for how, probe in (("relative path", k), ("file name", PurePosixPath(k).name), ("stem", k)):
+                    hits = self.by[(how, fold)].get(probe, [])
+                    if how == "stem" and not hits:
+                        hits = self.by[(how, fold)].get(PurePosixPath(k).stem, [])
+                    if len(hits) == 1:
+                        return hits[0], how
+                    if len(hits) > 1:
+                        names = [self.files[j].relative_to(self.root).as_posix() for j in hits[:3]]
+                        return None, (
+                            f"ambiguous: {len(hits)} files match this {how} ({', '.join(names)}); key the row by the "
+                            f"path relative to the folder"
+                        )
+        return None, "metadata without audio: no file under the folder has this path, name or stem"
 
 
 def _track_ids(files: list[Path], root: Path) -> list[str]:
@@ -137,41 +177,27 @@ def _from_metadata(
             )
     labels = _label_columns(table, label_columns, metadata.name)
     skipped = []
-    dup, dup_names = duplicate_keys(table[key])
-    warn_duplicates(dup_names, f"metadata table {metadata.name} (column '{key}')")
-    for i in table.index[dup]:
+    # a row equal in every cell to an earlier one says nothing new; any other row is paired on its own
+    exact = exact_duplicate_rows(table)
+    for i in table.index[exact]:
         skipped.append(
-            {
-                "item": f"metadata row {i + 2} ({key}={table.at[i, key]})",
-                "reason": "duplicate key: an earlier row has the same key (the first row wins)",
-            }
+            {"item": f"metadata row {i + 2} ({key}={table.at[i, key]})", "reason": "exact duplicate of an earlier row"}
         )
-    table = table[~dup].reset_index(drop=True)
+    table = table[~exact.to_numpy()].reset_index(drop=True)
+    _, dup_names = duplicate_keys(table[key])
+    warn_duplicates(dup_names, f"metadata table {metadata.name} (column '{key}')")
 
-    by_rel, by_name, by_stem = {}, {}, {}
-    for j, p in enumerate(files):
-        by_rel.setdefault(p.relative_to(root).as_posix().lower(), j)
-        by_name.setdefault(p.name.lower(), j)
-        by_stem.setdefault(p.stem.lower(), j)
+    index = _FileIndex(files, root)
     matched_by = {"relative path": 0, "file name": 0, "stem": 0}
     used: dict[int, int] = {}  # audio index -> table row
     rows_audio: list[int | None] = []
     n_no_audio = 0
     for i, value in enumerate(table[key].astype(str)):
-        k = _norm_path(value)
-        hit, how = None, None
-        if k and k in by_rel:
-            hit, how = by_rel[k], "relative path"
-        elif k and PurePosixPath(k).name in by_name:
-            hit, how = by_name[PurePosixPath(k).name], "file name"
-        elif k and (k in by_stem or PurePosixPath(k).stem in by_stem):
-            hit, how = by_stem.get(k, by_stem.get(PurePosixPath(k).stem)), "stem"
-        item = f"metadata row {i + 2} ({key}={value})"
+        hit, how = index.find(value)
+        item = f"metadata row {i + 2} ({key}={value!r})"
         if hit is None:
             n_no_audio += 1
-            skipped.append(
-                {"item": item, "reason": "metadata without audio: no file under the folder has this path, name or stem"}
-            )
+            skipped.append({"item": item, "reason": how})
         elif hit in used:
             skipped.append(
                 {"item": item, "reason": f"duplicate key: names the same audio file as metadata row {used[hit] + 2}"}
@@ -191,7 +217,7 @@ def _from_metadata(
         "metadata_without_audio": n_no_audio,
         "duplicate_keys": len(dup_names),
         "audio_files": len(files),
-        "metadata_rows": len(table) + int(dup.sum()),
+        "metadata_rows": len(table) + int(exact.sum()),
         "matched_by": {k: v for k, v in matched_by.items() if v},
     }
     if len(used) < 0.5 * min(len(files), len(table)) or not used:

@@ -24,7 +24,14 @@ import pandas as pd
 from ..errors import MusiclustError
 from .base import Dataset
 from .language import with_detected_language
-from .tabular import duplicate_keys, read_table, warn_duplicates
+from .tabular import (
+    duplicate_keys,
+    exact_duplicate_rows,
+    read_table,
+    unicode_key,
+    unique_ids,
+    warn_duplicates,
+)
 
 log = logging.getLogger(__name__)
 
@@ -71,10 +78,15 @@ FETCH_HINT = "run `python download_lyrics.py --source jamendolyrics`"
 
 
 def language_code(value) -> str:
-    """ISO 639-1 code for a language name or code (unknown values are kept, lower-cased)."""
-    if not isinstance(value, str) or not value.strip():
+    """ISO 639-1 code for a language name or code (unknown values are kept, lower-cased: a column coded 1/2 keeps its
+    two classes)."""
+    if value is None or (isinstance(value, float) and value != value):
         return "und"
-    v = value.strip().lower()
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # 1.0 (a numeric column with a gap) is the class 1
+    v = str(value).strip().lower()
+    if not v:
+        return "und"
     return LANGUAGE_CODES.get(v, v)
 
 
@@ -101,6 +113,15 @@ def normalize_table(df: pd.DataFrame, source: str) -> pd.DataFrame:
     df["language"] = df["language"].map(language_code)
     df["source"] = source
     return df[COLUMNS + [c for c in df.columns if c not in COLUMNS]]
+
+
+def _name_key(value: str, by_name: dict) -> str | None:
+    """The key of ``by_name`` for a track's file name: as it is, else lower-cased (unique case-insensitive names)."""
+    name = unicode_key(_id_from_path(value))
+    for k in (name, name.lower()):
+        if k in by_name:
+            return k
+    return None
 
 
 def _id_from_path(value: str) -> str:
@@ -170,9 +191,15 @@ def attach_lyrics(dataset: Dataset, table: pd.DataFrame) -> Dataset:
     by_id = {}
     for i, t in enumerate(table["track_id"]):
         by_id.setdefault(str(t), i)
-    by_name = {}
+    # file names: exactly first, then case-insensitively where only one lyrics row has that name
+    by_name: dict[str, int] = {}
+    folded: dict[str, list[int]] = {}
     for i, t in enumerate(table["track_id"]):
-        by_name.setdefault(_id_from_path(str(t)).lower(), i)
+        by_name.setdefault(unicode_key(_id_from_path(str(t))), i)
+        folded.setdefault(unicode_key(_id_from_path(str(t))).lower(), []).append(i)
+    for name, rows in folded.items():
+        if len(rows) == 1:
+            by_name.setdefault(name, rows[0])
     by_title = {}
     if {"artist", "title"} <= set(table.columns):
         for i, (a, t) in enumerate(zip(table["artist"], table["title"])):
@@ -185,10 +212,10 @@ def attach_lyrics(dataset: Dataset, table: pd.DataFrame) -> Dataset:
         hit, how = None, ""
         if str(d["track_id"]) in by_id:
             hit, how = by_id[str(d["track_id"])], "track_id"
-        elif _id_from_path(str(d["track_id"])).lower() in by_name:
-            hit, how = by_name[_id_from_path(str(d["track_id"])).lower()], "file name"
-        elif isinstance(d.get("audio_path"), str) and Path(d["audio_path"]).stem.lower() in by_name:
-            hit, how = by_name[Path(d["audio_path"]).stem.lower()], "file name"
+        elif (name := _name_key(str(d["track_id"]), by_name)) is not None:
+            hit, how = by_name[name], "file name"
+        elif isinstance(d.get("audio_path"), str) and (name := _name_key(Path(d["audio_path"]).stem, by_name)):
+            hit, how = by_name[name], "file name"
         elif {"artist", "title"} <= set(d) and _norm_key(d["artist"], d["title"]) in by_title:
             hit, how = by_title[_norm_key(d["artist"], d["title"])], "artist+title"
         matches.append(hit)
@@ -267,15 +294,20 @@ def load_lyrics_dataset(
             c for c in ("language", "genre") if c in table.columns and (table[c].astype(str).str.strip() != "").any()
         ]
     skipped = []
-    dup, dup_names = duplicate_keys(table["track_id"])
-    warn_duplicates(dup_names, f"lyrics table {path.name} (column track_id)")
+    # only a row equal in every cell to an earlier one is dropped; a repeated id under another row is kept as id#row
+    dup = exact_duplicate_rows(table)
     for i in np.flatnonzero(dup.to_numpy()):
-        skipped.append(
-            {
-                "item": f"row {i + 2} ({table['track_id'][i]})",
-                "reason": "duplicate key: an earlier row has the same track id (the first row wins)",
-            }
+        skipped.append({"item": f"row {i + 2} ({table['track_id'][i]})", "reason": "exact duplicate of an earlier row"})
+    _, repeated = duplicate_keys(table["track_id"][~dup])
+    if repeated:
+        log.warning(
+            "lyrics table %s: %d track id(s) name several different rows (%s); each row is kept, later ones as "
+            "<id>#<row>",
+            path.name,
+            len(repeated),
+            ", ".join(repeated[:3]),
         )
+    table["track_id"] = unique_ids(table["track_id"]).to_numpy()
     empty = table["lyrics"].str.strip() == ""
     for i in np.flatnonzero((empty & ~dup).to_numpy()):
         skipped.append({"item": f"row {i + 2} ({table['track_id'][i]})", "reason": "no lyric text"})

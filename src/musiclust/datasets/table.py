@@ -5,7 +5,8 @@ Kaggle's GTZAN ``features_30_sec.csv`` is one (id column ``filename``, label col
 
 - id-like columns (``id``, ``*_id``, ``index``, ``Unnamed: *``): row numbers and keys carry no musical content;
 - constant columns (nothing to cluster on);
-- label leaks: any single column from which a depth-1 decision tree recovers a label column with >= 99% accuracy, or
+- label leaks: any single column from which a decision tree with one leaf per class (one value range per class)
+  recovers a label column with >= 99% accuracy, or
   that has no more distinct values than the label has classes and determines it (>= 99%). Checked on tables of at
   least 30 labelled rows (on fewer, one threshold separates two classes by chance). On a real GTZAN+BanglaBeats
   table, ``length`` gave the language away; a ``label_id`` column equal to the language made "raw" score NMI 1.0.
@@ -25,7 +26,7 @@ import pandas as pd
 
 from ..errors import MusiclustError
 from .base import Dataset
-from .tabular import duplicate_keys, is_blank_label, read_table, warn_duplicates
+from .tabular import duplicate_keys, exact_duplicate_rows, is_blank_label, read_table, unique_ids
 
 log = logging.getLogger(__name__)
 
@@ -43,16 +44,52 @@ def leak_reason(values: np.ndarray, labels: np.ndarray, label_name: str) -> str 
     # On a handful of rows one threshold separates two classes by chance; a leak is a claim about a real table.
     if len(np.unique(y)) < 2 or len(y) < MIN_ROWS_FOR_LEAK_CHECK:
         return None
-    stump = DecisionTreeClassifier(max_depth=1, random_state=0).fit(x.reshape(-1, 1), y)
-    acc = float(stump.score(x.reshape(-1, 1), y))
+    # one value range per class: a tree on this column alone with as many leaves as the label has classes (a single
+    # threshold for two classes; three for four, as a class-numbered column has)
+    n_classes = len(np.unique(y))
+    tree = DecisionTreeClassifier(max_leaf_nodes=max(2, n_classes), random_state=0).fit(x.reshape(-1, 1), y)
+    acc = float(tree.score(x.reshape(-1, 1), y))
     if acc >= LEAK_ACCURACY:
-        return f"label leak: one threshold on it recovers '{label_name}' with {acc:.1%} accuracy"
+        cuts = "one threshold" if n_classes == 2 else f"{n_classes - 1} thresholds (one value range per class)"
+        return f"label leak: {cuts} on it recover '{label_name}' with {acc:.1%} accuracy"
     if len(np.unique(x)) <= len(np.unique(y)):
         majority = pd.DataFrame({"x": x, "y": y}).groupby("x")["y"].agg(lambda s: s.value_counts().iloc[0]).sum()
         acc = majority / len(y)
         if acc >= LEAK_ACCURACY:
             return f"label leak: its values name the '{label_name}' class for {acc:.1%} of the rows"
     return None
+
+
+NUMERIC_SHARE = 0.5  # a text column whose cells are more than half numbers is a numeric column with gaps
+
+
+def numeric_text_columns(df: pd.DataFrame, reserved: set) -> tuple[pd.DataFrame, list[str]]:
+    """Text columns that are numbers with a few stray cells (``n/a``, ``NaN``, ``-``) or with decimal commas
+    (``120,5`` in a ``;``-separated table), as numbers; the stray cells become missing (their rows are then skipped
+    with a reason, never the whole column). Returns the table and one note per column changed."""
+    df = df.copy()
+    notes = []
+    for c in df.columns:
+        if c in reserved or pd.api.types.is_numeric_dtype(df[c]):
+            continue
+        text = df[c].astype(str).str.strip()
+        filled = text[text != ""]
+        if len(filled) < 2:
+            continue
+        plain = pd.to_numeric(filled, errors="coerce")
+        comma = pd.to_numeric(filled.str.replace(",", ".", regex=False), errors="coerce")
+        if plain.notna().mean() > NUMERIC_SHARE:
+            stray = sorted(set(filled[plain.isna()]))
+            df[c] = pd.to_numeric(text, errors="coerce")
+            shown = ", ".join(map(repr, stray[:3]))
+            notes.append(
+                f"column '{c}': {int(plain.isna().sum())} cell(s) that are not numbers ({shown}) read as missing; "
+                f"their rows are skipped"
+            )
+        elif comma.notna().mean() > NUMERIC_SHARE and filled.str.contains(",", regex=False).any():
+            df[c] = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce")
+            notes.append(f"column '{c}': decimal commas read as decimal points")
+    return df, notes
 
 
 def select_features(
@@ -136,6 +173,9 @@ def load(
     if id_column is None and "filename" in df.columns:
         id_column = "filename"
     exclude = list(exclude_columns or []) + list(drop_columns or [])
+    df, notes = numeric_text_columns(df, set(label_columns) | {id_column})
+    for note in notes:
+        log.warning("features table %s: %s", path.name, note)
     numeric, dropped = select_features(df, label_columns, id_column, feature_columns, exclude)
     for d in dropped:
         log.warning("feature column '%s' not used: %s", d["column"], d["reason"])
@@ -145,18 +185,22 @@ def load(
             f"{[d['column'] for d in dropped]})"
         )
     skipped = []
-    keep = np.ones(len(df), bool)
+    # only a row equal in every column to an earlier one is dropped: a repeated id is no reason to lose a track
+    exact = exact_duplicate_rows(df).to_numpy()
+    for i in np.flatnonzero(exact):
+        skipped.append({"item": f"row {i + 2}", "reason": "exact duplicate: every cell equals an earlier row's"})
+    keep = ~exact
+    repeated = []
     if id_column:
-        dup, names = duplicate_keys(df[id_column])
-        warn_duplicates(names, f"features table {path.name} (column '{id_column}')")
-        for i in np.flatnonzero(dup.to_numpy()):
-            skipped.append(
-                {
-                    "item": f"row {i + 2} ({df[id_column].iloc[i]})",
-                    "reason": "duplicate key: an earlier row has the same id (the first row wins)",
-                }
+        _, repeated = duplicate_keys(df[id_column][keep])
+        if repeated:
+            log.warning(
+                "features table %s: %d id(s) name several different rows (%s); each row is kept, later ones as "
+                "<id>#<row>",
+                path.name,
+                len(repeated),
+                ", ".join(repeated[:3]),
             )
-        keep &= ~dup.to_numpy()
     features = df[numeric].astype(float)
     bad = ~np.isfinite(features.to_numpy()).all(axis=1) & keep
     if bad.any():
@@ -164,7 +208,8 @@ def load(
             skipped.append({"item": f"row {i + 2}", "reason": "non-finite feature value"})
         log.warning("skipping %d row(s) with missing or non-finite features", int(bad.sum()))
     keep &= ~bad
-    tracks = pd.DataFrame({"track_id": df[id_column].astype(str) if id_column else [f"row{i}" for i in range(len(df))]})
+    ids = unique_ids(df[id_column]) if id_column else pd.Series([f"row{i}" for i in range(len(df))])
+    tracks = pd.DataFrame({"track_id": ids.to_numpy()})
     for col in label_columns:
         tracks[col] = df[col].astype(str).replace({"nan": ""})
     tracks = tracks[keep].reset_index(drop=True)
@@ -176,5 +221,8 @@ def load(
         description=f"Features table {path.name}: {int(keep.sum())} rows x {len(numeric)} numeric features.",
         features=features[keep].reset_index(drop=True),
         skipped=skipped,
-        info={"feature_selection": {"used": numeric, "dropped": dropped}},
+        info={
+            "feature_selection": {"used": numeric, "dropped": dropped, "notes": notes},
+            "repeated_ids": repeated,
+        },
     )

@@ -85,12 +85,38 @@ def read_table(path: str | Path, encoding: str | None = None, what: str = "table
 def duplicate_keys(keys: pd.Series) -> tuple[pd.Series, list[str]]:
     """``(is_later_duplicate, names)``: rows whose key already appeared earlier (the first row wins), and the keys.
 
-    Keys compare case-insensitively, as the audio matching does.
+    Keys compare exactly: ``Hiphop.00000.wav`` and ``hiphop.00000.wav`` are two keys (a GTZAN + BanglaBeats table
+    holds both, for 400 different tracks). Case-insensitive comparison only ever helps find a file, never merges rows.
     """
-    norm = keys.astype(str).str.strip().str.lower()
+    norm = keys.astype(str).map(unicode_key)
     dup = norm.duplicated(keep="first") & (norm != "")
     names = sorted(set(keys[dup].astype(str)))
     return dup, names
+
+
+def exact_duplicate_rows(df: pd.DataFrame) -> pd.Series:
+    """Rows equal in every column to an earlier row: the only rows a table may drop as duplicates."""
+    return df.astype(str).duplicated(keep="first")
+
+
+def unique_ids(ids: pd.Series) -> pd.Series:
+    """The ids, with a later repeat of an id (a different row under the same name) made distinct as ``id#<row>``
+    (the table's row number, header = 1), so no row is lost to a repeated id."""
+    ids = ids.astype(str).reset_index(drop=True)
+    out = ids.copy()
+    seen: set[str] = set()
+    for i, v in enumerate(ids):
+        if v in seen:
+            out[i] = f"{v}#{i + 2}"
+        seen.add(v)
+    return out
+
+
+def unicode_key(text: str) -> str:
+    """A name as typed or as a file system stores it, compared alike: NFC (macOS writes names decomposed, NFD)."""
+    import unicodedata
+
+    return unicodedata.normalize("NFC", str(text))
 
 
 def warn_duplicates(names: list[str], what: str) -> None:
