@@ -40,13 +40,18 @@ def explorer(run: Path, out: Path) -> None:
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
-        "--window-size=1150,900",
+        "--window-size=1280,860",
     ):
         opts.add_argument(arg)
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
     try:
         driver.get((run / "explorer.html").as_uri())
         time.sleep(2)
+        # the best method's clusters beside the map, and one cluster's card
+        driver.execute_script("document.querySelector('#cluster-list button.method')?.click()")
+        time.sleep(0.8)
+        driver.execute_script("document.querySelectorAll('#cluster-list button.cluster')[1]?.click()")
+        time.sleep(0.5)
         driver.save_screenshot(str(out))
     finally:
         driver.quit()

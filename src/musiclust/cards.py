@@ -213,7 +213,8 @@ def _track(tracks: pd.DataFrame, i: int) -> dict:
     return {
         "track_id": str(row["track_id"]),
         "title": str(row.get("title", "") or ""),
-        "artist": str(row.get("artist", "") or ""),
+        # the corpus names composers, where a song collection names artists
+        "artist": str(row.get("artist", "") or row.get("composer", "") or ""),
     }
 
 
@@ -306,7 +307,7 @@ def track_name(t: dict) -> str:
         v = t.get(key)
         return v.strip() if isinstance(v, str) and v.strip().lower() not in ("", "nan") else ""
 
-    title, artist = text("title"), text("artist")
+    title, artist = text("title"), text("artist") or text("composer")
     if title and artist:
         return f"{title} \u2014 {artist}"
     return title or str(t.get("track_id", ""))

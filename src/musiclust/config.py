@@ -192,7 +192,8 @@ class ExperimentConfig:
     def from_file(cls, path: str | Path) -> ExperimentConfig:
         path = Path(path)
         if not path.is_file():
-            raise MusiclustError(f"config file {path} does not exist")
+            what = "is not a file" if path.exists() else "does not exist"
+            raise MusiclustError(f"config file {path} {what}: pass a JSON or YAML file")
         text = path.read_text()
         try:
             if path.suffix in (".yaml", ".yml"):

@@ -58,8 +58,10 @@ def read_track(path: Path) -> dict:
             freq = np.asarray(f["metadata"]["artist_terms_freq"][:], dtype=float)
     except OSError as exc:  # truncated, empty, or not HDF5 at all
         raise MusiclustError(f"not a readable HDF5 file ({str(exc).splitlines()[0]})") from None
-    except (KeyError, IndexError, ValueError) as exc:
-        raise MusiclustError(f"not an MSD track file (missing {exc})") from None
+    except (KeyError, IndexError, ValueError):
+        raise MusiclustError(
+            "not an MSD track file (an HDF5 file without the /metadata, /analysis and /musicbrainz song tables)"
+        ) from None
     if len(timbre) == 0 or timbre.shape[1:] != (12,) or pitch.shape != timbre.shape:
         raise MusiclustError(f"no usable segments (timbre {timbre.shape}, pitches {pitch.shape})")
     if not (np.isfinite(timbre).all() and np.isfinite(pitch).all()):
