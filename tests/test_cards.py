@@ -47,11 +47,28 @@ def test_language_codes_from_codes_and_names():
 
 def test_each_track_loses_only_its_own_languages_stop_words():
     assert {"the", "and"} <= stop_words("en") and {"und", "war", "hat"} <= stop_words("de") and stop_words("bn")
-    counts, vocab = word_counts(["the war hat and dogs", "die Hunde hat und war Katzen"], ["en", "de"])
+    counts, vocab, row_track, row_language = word_counts(
+        ["the war hat and dogs", "die Hunde hat und war Katzen"], ["en", "de"]
+    )
+    assert row_track.tolist() == [0, 1] and row_language.tolist() == ["en", "de"]
     first = {vocab[j] for j in counts[0].indices}
     second = {vocab[j] for j in counts[1].indices}
     assert first == {"war", "hat", "dogs"}  # English "war" and "hat" are words, not German "was" and "has"
     assert second == {"hunde", "katzen"}
+
+
+def test_a_line_in_another_language_counts_for_that_language():
+    """Code-switching: the English chorus of a German song gives English words, its German verse German ones."""
+    song = "Ich hab dich so vermisst und die Nacht war lang\nI was lost in the dark without you, my heart\n"
+    texts, codes = [song, "Und die Welt ist kalt und leer"], ["de", "de"]
+    counts, vocab, row_track, row_language = word_counts(texts, codes, candidates=["de", "en"])
+    rows = {
+        (int(t), str(lang)): {vocab[j] for j in counts[r].indices}
+        for r, (t, lang) in enumerate(zip(row_track, row_language))
+    }
+    assert set(rows) == {(0, "de"), (0, "en"), (1, "de")}
+    assert rows[(0, "en")] == {"lost", "dark", "heart"} and "vermisst" in rows[(0, "de")]
+    assert "my" not in rows[(0, "en")] and "the" not in set().union(*rows.values())
     assert stop_words(None) == frozenset() and stop_words("zz") == frozenset()
 
 

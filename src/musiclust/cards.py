@@ -82,9 +82,10 @@ def distinctive_tags(tags: pd.DataFrame, members: np.ndarray, n: int = N_TAGS) -
 def distinctive_words(
     counts: sparse.csr_matrix, vocab: list[str], languages: np.ndarray, clusters: np.ndarray, n: int = N_WORDS
 ) -> dict:
-    """``{cluster: {language: [words]}}``: per language, c-TF-IDF over that language's tracks with the clusters as
-    classes (so a word is distinctive against the other clusters' songs in the same language); a language with fewer
-    than `MIN_WORD_TRACKS` songs in a cluster is left out of its card."""
+    """``{cluster: {language: {"words", "tracks"}}}`` for rows ``counts`` ``(n_rows, n_words)`` (a track's words in one
+    language; ``languages`` and ``clusters`` per row): per language, c-TF-IDF over that language's rows with the
+    clusters as classes (so a word is distinctive against the other clusters' songs in the same language); a language
+    with fewer than `MIN_WORD_TRACKS` songs in a cluster is left out of its card."""
     out: dict = {}
     has_words = np.asarray(counts.sum(axis=1)).ravel() > 0
     for lang in pd.unique(languages[has_words]):
@@ -184,16 +185,19 @@ def _recluster(method: Method, Z: np.ndarray, seed: int, info: dict) -> pd.Serie
 
 
 def _words(run_dir: Path):
+    """``(counts, vocab, row_track, row_language)`` from ``lyrics_words.npz`` (a run of an earlier version holds one
+    row per track), or None."""
     path = run_dir / WORDS_FILE
     if not path.exists():
         return None
     with np.load(path, allow_pickle=False) as f:
         counts = sparse.csr_matrix((f["data"], f["indices"], f["indptr"]), shape=tuple(f["shape"]))
-        return counts, f["vocab"].tolist(), f["language"].astype(str)
+        row_track = f["row_track"] if "row_track" in f.files else np.arange(counts.shape[0])
+        return counts, f["vocab"].tolist(), row_track, f["language"].astype(str)
 
 
-def save_words(run_dir: Path, counts: sparse.csr_matrix, vocab: list[str], languages: list[str]) -> Path:
-    """``lyrics_words.npz``: each track's word counts (stop words removed), not the text itself."""
+def save_words(run_dir: Path, counts: sparse.csr_matrix, vocab: list[str], row_track, row_language) -> Path:
+    """``lyrics_words.npz``: word counts (stop words removed) per track and language of its lines, not the text."""
     path = run_dir / WORDS_FILE
     with atomic.atomic_path(path) as tmp, open(tmp, "wb") as fh:
         np.savez_compressed(
@@ -203,7 +207,8 @@ def save_words(run_dir: Path, counts: sparse.csr_matrix, vocab: list[str], langu
             indptr=counts.indptr,
             shape=np.asarray(counts.shape),
             vocab=np.asarray(vocab, dtype=str),
-            language=np.asarray([lang or "" for lang in languages], dtype=str),
+            row_track=np.asarray(row_track, dtype=int),
+            language=np.asarray([lang or "" for lang in row_language], dtype=str),
         )
     return path
 
@@ -243,8 +248,9 @@ def cluster_cards(run_dir: str | Path, method: Method) -> dict:
     words = _words(run_dir)
     word_cards = {}
     if words is not None:
-        counts, vocab, languages = words
-        word_cards = distinctive_words(counts[covered], vocab, languages[covered], labels_all[covered])
+        counts, vocab, row_track, row_language = words
+        keep = covered[row_track]
+        word_cards = distinctive_words(counts[keep], vocab, row_language[keep], labels_all[row_track[keep]])
 
     cards = []
     for c in sorted(set(labels_all[covered].tolist()), key=lambda v: (v < 0, v)):

@@ -474,9 +474,9 @@ def _features(dataset, config, progress) -> tuple:
 
 
 def lyric_word_counts(tracks: pd.DataFrame):
-    """``(counts, vocabulary, language code per track)`` of the lyrics, each track's stop words by the language its
-    lyric is written in: detected offline (lingua) among the languages the ``language`` column names (a German band
-    may sing in English), that column's value where detection is undecided."""
+    """`features.words.word_counts` of the lyrics: each song's language detected offline (lingua) among the languages
+    the ``language`` column names (a German band may sing in English), that column's value where detection is
+    undecided; each line then counts for the language whose stop words it uses (an English chorus in a German song)."""
     from .datasets.language import detect_languages
     from .features.words import language_code, word_counts
 
@@ -488,8 +488,7 @@ def lyric_word_counts(tracks: pd.DataFrame):
     except MusiclustError:  # a code lingua does not know: the labels alone
         detected = ["und"] * len(texts)
     codes = [d if d != "und" else lab for d, lab in zip(detected, labelled)]
-    counts, vocab = word_counts(texts, codes)
-    return counts, vocab, codes
+    return word_counts(texts, codes)
 
 
 def write_cluster_views(run_dir: Path, entries: list | None = None) -> list[dict]:

@@ -70,22 +70,53 @@ def stop_words(code: str | None) -> frozenset[str]:
     return frozenset(w.lower().replace("\u2019", "'") for w in stopwordsiso.stopwords(code))
 
 
-def word_counts(texts, codes) -> tuple[sparse.csr_matrix, list[str]]:
-    """``(counts (n_tracks, n_words), vocabulary)``: each track's words minus its own language's stop words."""
+MIN_LINE_EVIDENCE = 2  # stop words a line needs before it counts as another language than its song's
+
+
+def line_language(words: list[str], own: str | None, candidates: list[str]) -> str | None:
+    """The language of one lyric line: the candidate whose stop words it uses most, when that is at least
+    `MIN_LINE_EVIDENCE` words and more than the song's own language gets; the song's language otherwise. Code-switching
+    is what hybrid-language songs do: an English chorus in a German song counts as English."""
+    hits = {c: sum(w in stop_words(c) for w in words) for c in candidates}
+    if not hits:
+        return own
+    best = max(hits.values())
+    winners = [c for c, h in hits.items() if h == best]
+    if best < MIN_LINE_EVIDENCE or len(winners) > 1 or best <= hits.get(own, 0):
+        return own
+    return winners[0]
+
+
+def word_counts(texts, codes, candidates: list[str] | None = None):
+    """``(counts (n_rows, n_words), vocabulary, row_track, row_language)``: one row per track and language its lines
+    are in (`line_language` among ``candidates``, default the languages of ``codes``), each line's words minus that
+    language's stop words."""
+    candidates = sorted({c for c in codes if c}) if candidates is None else list(candidates)
     vocab: dict[str, int] = {}
-    rows, cols = [], []
+    rows, cols, row_track, row_language = [], [], [], []
     for i, (text, code) in enumerate(zip(texts, codes)):
-        stops = stop_words(code)
-        for w in lyric_words(text):
-            if w in stops:
+        by_language: dict = {}
+        for line in _SECTION.sub(" ", str(text or "")).splitlines():
+            words = lyric_words(line)
+            if not words:
                 continue
-            rows.append(i)
-            cols.append(vocab.setdefault(w, len(vocab)))
+            lang = line_language(words, code, candidates)
+            stops = stop_words(lang)
+            by_language.setdefault(lang, []).extend(w for w in words if w not in stops)
+        for lang, words in by_language.items():
+            if not words:
+                continue
+            r = len(row_track)
+            row_track.append(i)
+            row_language.append(lang or "")
+            for w in words:
+                rows.append(r)
+                cols.append(vocab.setdefault(w, len(vocab)))
     counts = sparse.csr_matrix(
-        (np.ones(len(rows), dtype=np.int32), (rows, cols)), shape=(len(codes), len(vocab)), dtype=np.int32
+        (np.ones(len(rows), dtype=np.int32), (rows, cols)), shape=(len(row_track), len(vocab)), dtype=np.int32
     )
     counts.sum_duplicates()
-    return counts, list(vocab)
+    return counts, list(vocab), np.asarray(row_track, dtype=int), np.asarray(row_language, dtype=str)
 
 
 def class_tfidf(counts: sparse.spmatrix, classes) -> tuple[list, np.ndarray]:
@@ -102,4 +133,4 @@ def class_tfidf(counts: sparse.spmatrix, classes) -> tuple[list, np.ndarray]:
     return values, tf * idf
 
 
-__all__ = ["class_tfidf", "language_code", "lyric_words", "stop_words", "word_counts"]
+__all__ = ["class_tfidf", "language_code", "line_language", "lyric_words", "stop_words", "word_counts"]
