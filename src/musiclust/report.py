@@ -95,7 +95,8 @@ def write_report(run_dir: str | Path) -> dict[str, Path]:
                 # Typst then printed the rest of the rows on top of each other at the bottom of the page)
                 "-V",
                 "header-includes=#show figure.where(kind: table): set block(breakable: true)",
-                # figures float to the top or bottom of a page instead of leaving the rest of a page empty
+                # figures float to the top or bottom of a page instead of leaving the rest of a page empty (so do the
+                # main text's tables when each fits a page: see the template)
                 "-V",
                 "header-includes=#show figure.where(kind: image): set figure(placement: auto)",
             ],

@@ -22,6 +22,7 @@ METRICS_SHOWN = ("nmi", "ari", "acc", "purity")
 NBSP = "\u00a0"
 MAX_CLUSTERS_READ = 8  # the Discussion reads at most this many clusters of a method (the largest); the CSV has all
 WEAK_NMI = 0.1  # below this, a label is "not found" by any method
+MAX_FLOAT_ROWS = 32  # a main-text table longer than this stays in the flow, where it can break across pages
 TIE_NMI = 0.01  # differences of mean NMI smaller than this are read as ties
 
 
@@ -662,6 +663,9 @@ def build_context(run_dir: Path) -> dict:
     ):
         ctx.update(section(run))
     ctx.update(conclusion(run, ctx["findings"]))
+    # main-text tables float (no half-empty page before one) when each fits a page; a float cannot break
+    longest = max([len(t["rows"]) for t in ctx["tables"]] + [len(ctx["activity"])] + [0])
+    ctx["float_tables"] = longest <= MAX_FLOAT_ROWS
     return ctx
 
 
