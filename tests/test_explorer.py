@@ -78,6 +78,28 @@ def browser():
     driver.quit()
 
 
+def isolated_point(browser, among: list[str] | None = None) -> tuple[int, str, float, float]:
+    """``(index, legend label, x, y)`` of the map's most isolated point (among points whose legend label is in
+    ``among``, when given), at its pixel position in the viewport."""
+    return browser.execute_script(
+        """
+        const doc = Bokeh.documents[0];
+        const pv = Bokeh.index.get_one(doc.get_model_by_name('map'));
+        const d = doc.get_model_by_name('points').data_source.data;
+        const rect = pv.canvas_view.el.getBoundingClientRect();
+        const pts = d.x.map((x, i) => [rect.left + pv.frame.x_scale.compute(x),
+                                       rect.top + pv.frame.y_scale.compute(d.y[i])]);
+        let best = -1, bestGap = -1;
+        pts.forEach((p, i) => {
+            if (arguments[0] !== null && !arguments[0].includes(d.legend[i])) { return; }
+            const gap = Math.min(...pts.filter((_, j) => j !== i).map(q => Math.hypot(p[0] - q[0], p[1] - q[1])));
+            if (gap > bestGap) { bestGap = gap; best = i; }
+        });
+        return [best, d.legend[best], pts[best][0], pts[best][1]];""",
+        among,
+    )
+
+
 def test_the_explorer_file_is_standalone_and_offline(explorer_run):
     html = (explorer_run / "explorer.html").read_text()
     assert "cdn.bokeh.org" not in html and '<script src="http' not in html  # JavaScript inlined, no CDN
@@ -116,20 +138,7 @@ def test_explorer_in_a_real_browser(explorer_run, browser):
     assert after == sorted(tracks["language"].unique()) and after != before  # the legend follows the colouring
 
     # click the most isolated point, at its pixel position on the canvas
-    target = browser.execute_script("""
-        const doc = Bokeh.documents[0];
-        const pv = Bokeh.index.get_one(doc.get_model_by_name('map'));
-        const d = doc.get_model_by_name('points').data_source.data;
-        const rect = pv.canvas_view.el.getBoundingClientRect();
-        const pts = d.x.map((x, i) => [rect.left + pv.frame.x_scale.compute(x),
-                                       rect.top + pv.frame.y_scale.compute(d.y[i])]);
-        let best = 0, bestGap = -1;
-        pts.forEach((p, i) => {
-            const gap = Math.min(...pts.filter((_, j) => j !== i).map(q => Math.hypot(p[0] - q[0], p[1] - q[1])));
-            if (gap > bestGap) { bestGap = gap; best = i; }
-        });
-        return [best, pts[best][0], pts[best][1]];""")
-    index, x, y = target
+    index, _, x, y = isolated_point(browser)
     ActionChains(browser).move_by_offset(int(round(x)), int(round(y))).click().perform()
     time.sleep(1.0)
     state = browser.execute_script("""
@@ -162,24 +171,7 @@ def test_explorer_in_a_real_browser(explorer_run, browser):
     assert sorted(listed) == legend  # one entry per cluster of the method, beside the map
     with_words = [str(c["cluster"]) for c in method["cards"] if c["words"] and c["tags"] and not c["noise"]]
     assert with_words, "no cluster of the best method has both tags and lyric words"
-    target = browser.execute_script(
-        """
-        const doc = Bokeh.documents[0];
-        const pv = Bokeh.index.get_one(doc.get_model_by_name('map'));
-        const d = doc.get_model_by_name('points').data_source.data;
-        const rect = pv.canvas_view.el.getBoundingClientRect();
-        const pts = d.x.map((x, i) => [rect.left + pv.frame.x_scale.compute(x),
-                                       rect.top + pv.frame.y_scale.compute(d.y[i])]);
-        let best = -1, bestGap = -1;
-        pts.forEach((p, i) => {
-            if (!arguments[0].includes(d.legend[i])) { return; }
-            const gap = Math.min(...pts.filter((_, j) => j !== i).map(q => Math.hypot(p[0] - q[0], p[1] - q[1])));
-            if (gap > bestGap) { bestGap = gap; best = i; }
-        });
-        return [best, d.legend[best], pts[best][0], pts[best][1]];""",
-        with_words,
-    )
-    _, cluster, x, y = target
+    _, cluster, x, y = isolated_point(browser, among=with_words)
     from selenium.webdriver.common.actions.action_builder import ActionBuilder
 
     actions = ActionBuilder(browser)  # a click at that point's position in the viewport

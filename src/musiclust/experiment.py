@@ -34,6 +34,7 @@ from .explorer import first_line, write_explorer
 from .features import audio as audio_features
 from .features import build_features_many
 from .features.text import has_text, lyrics_features
+from .features.words import track_word_counts
 from .logs import quiet_tensorflow
 from .representations import REPRESENTATIONS, Inputs, is_model, missing_requirements, split_name
 
@@ -473,24 +474,6 @@ def _features(dataset, config, progress) -> tuple:
     )
 
 
-def lyric_word_counts(tracks: pd.DataFrame):
-    """`features.words.word_counts` of the lyrics: each song's language detected offline (lingua) among the languages
-    the ``language`` column names (a German band may sing in English), that column's value where detection is
-    undecided; each line then counts for the language whose stop words it uses (an English chorus in a German song)."""
-    from .datasets.language import detect_languages
-    from .features.words import language_code, word_counts
-
-    texts = tracks["lyrics"].fillna("").astype(str).tolist()
-    labelled = [language_code(v) for v in tracks["language"]] if "language" in tracks.columns else [None] * len(texts)
-    candidates = sorted({c for c in labelled if c}) or None
-    try:
-        detected = detect_languages(texts, candidates if candidates and len(candidates) > 1 else None)
-    except MusiclustError:  # a code lingua does not know: the labels alone
-        detected = ["und"] * len(texts)
-    codes = [d if d != "und" else lab for d, lab in zip(detected, labelled)]
-    return word_counts(texts, codes)
-
-
 def write_cluster_views(run_dir: Path, entries: list | None = None) -> list[dict]:
     """Cluster cards (``clusters/``) and their playlists (``playlists/``) for the best method of each label and for
     ``entries`` (``[[rep, clusterer(, k)], ...]``); each method's JSON records its playlists."""
@@ -608,7 +591,7 @@ def run(config: ExperimentConfig, progress: bool = True) -> Path:
     if "lyrics" in tracks.columns:  # the explorer shows it on hover; the full text stays out of the results
         tracks_out["lyrics_first_line"] = [first_line(t) for t in tracks["lyrics"]]
         # the words of each track for the cluster cards: counts without stop words, not the text
-        save_words(run_dir, *lyric_word_counts(tracks))
+        save_words(run_dir, *track_word_counts(tracks))
     atomic.write_csv(run_dir / "tracks.csv", tracks_out)
     atomic.write_csv(run_dir / "clusters.csv", assignments_table(tracks["track_id"], assignments))
     skipped_rows = pd.DataFrame(dataset.skipped + skipped_reps, columns=["item", "reason"])

@@ -21,8 +21,6 @@ from scipy import sparse
 _SECTION = re.compile(r"^\s*[\[(][^\])]{0,40}[\])]\s*$", re.MULTILINE)
 _APOSTROPHES = "'\u2019"
 MIN_LENGTH = 2
-# names lingua does not know under the name the field uses
-_ALIASES = {"bangla": "bn"}
 
 
 def lyric_words(text) -> list[str]:
@@ -44,20 +42,39 @@ def lyric_words(text) -> list[str]:
 
 
 def language_code(value) -> str | None:
-    """ISO 639-1 code for a language label: ``"de"``, ``"German"``, ``"german"`` -> ``"de"``; None if unknown."""
-    text = str(value or "").strip()
-    if not text or text.lower() in ("nan", "und", "none"):
+    """ISO 639-1 code for a language label, or None: the datasets' own name-to-code mapping (`datasets.lyrics`), then
+    lingua's names for the languages it lists (``"Swedish"`` -> ``"sv"``)."""
+    from ..datasets.lyrics import language_code as normalized
+
+    text = normalized(value)  # "und" for a blank, a code for a known name, else the value lower-cased
+    if text in ("und", "nan", "none"):
         return None
     if len(text) == 2 and text.isalpha():
-        return text.lower()
-    if text.lower() in _ALIASES:
-        return _ALIASES[text.lower()]
+        return text
     from lingua import Language
 
     try:
         return Language.from_str(text).iso_code_639_1.name.lower()
     except ValueError:
         return None
+
+
+def track_word_counts(tracks):
+    """`word_counts` of a dataset's ``tracks`` (``lyrics``, optional ``language``): each song's language detected
+    offline (lingua) among the languages the ``language`` column names (a German band may sing in English), that
+    column's value where detection is undecided; each line then counts for the language whose stop words it uses."""
+    from ..datasets.language import detect_languages
+    from ..errors import MusiclustError
+
+    texts = tracks["lyrics"].fillna("").astype(str).tolist()
+    labelled = [language_code(v) for v in tracks["language"]] if "language" in tracks.columns else [None] * len(texts)
+    candidates = sorted({c for c in labelled if c}) or None
+    try:
+        detected = detect_languages(texts, candidates if candidates and len(candidates) > 1 else None)
+    except MusiclustError:  # a code lingua does not know: the labels alone
+        detected = ["und"] * len(texts)
+    codes = [d if d != "und" else lab for d, lab in zip(detected, labelled)]
+    return word_counts(texts, codes)
 
 
 @cache
@@ -133,4 +150,12 @@ def class_tfidf(counts: sparse.spmatrix, classes) -> tuple[list, np.ndarray]:
     return values, tf * idf
 
 
-__all__ = ["class_tfidf", "language_code", "line_language", "lyric_words", "stop_words", "word_counts"]
+__all__ = [
+    "class_tfidf",
+    "language_code",
+    "line_language",
+    "lyric_words",
+    "stop_words",
+    "track_word_counts",
+    "word_counts",
+]
