@@ -374,6 +374,28 @@ def _representations(
     return results, skipped, side
 
 
+def _score_in_parallel(score_these, reps: dict, n_jobs: int) -> tuple[pd.DataFrame, dict]:
+    """``score_these(reps)`` (metrics, assignments) computed in ``n_jobs`` processes, a few (representation, seed)
+    pairs each, and merged in ``reps``' order, so the result equals one process's: once the models are trained,
+    clustering them is all that is left, and in one process it left the other cores idle."""
+    from joblib import Parallel, delayed
+
+    n_jobs = (os.cpu_count() or 1) if n_jobs == -1 else max(1, n_jobs)
+    keys = list(reps)
+    if n_jobs == 1 or len(keys) < 2:
+        return score_these(reps)
+    slim = {key: {f: reps[key][f] for f in ("Z", "rows", "note", "seconds")} for key in keys}
+    chunks = np.array_split(np.arange(len(keys)), min(len(keys), 3 * n_jobs))  # 3 per process: balanced enough
+    parts = Parallel(n_jobs=n_jobs)(
+        delayed(score_these)({keys[i]: slim[keys[i]] for i in chunk}) for chunk in chunks if len(chunk)
+    )
+    assignments: dict = {}
+    for _, part in parts:
+        for key, value in part.items():
+            assignments.setdefault(key, value)  # a method's first seed names its clusters, as in one process
+    return pd.concat([m for m, _ in parts], ignore_index=True), assignments
+
+
 # --- the run ------------------------------------------------------------------------------------------------------
 def _alternative_sets(config) -> list[str]:
     """The feature sets other than the main one that ``<representation>@<set>`` entries ask for, in order."""
@@ -567,7 +589,9 @@ def run(config: ExperimentConfig, progress: bool = True) -> Path:
     timing["representations"] = round(time.perf_counter() - t, 2)
     t = time.perf_counter()
     trained = {key: rep for key, rep in reps.items() if is_model(key[0])}
-    model_metrics, assignments = score_these(trained) if trained else (direct_metrics.iloc[:0], {})
+    model_metrics, assignments = (
+        _score_in_parallel(score_these, trained, config.n_jobs) if trained else (direct_metrics.iloc[:0], {})
+    )
     order = {name: i for i, name in enumerate(config.representations)}
     metrics = pd.concat([direct_metrics, model_metrics], ignore_index=True)
     metrics = metrics.iloc[np.argsort(metrics["representation"].map(order).to_numpy(), kind="stable")]

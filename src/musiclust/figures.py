@@ -83,38 +83,35 @@ def write_figures(
         if len(Z) > config.plot_max_points:  # t-SNE is O(n^2) in memory: plot a seeded subsample, and say so
             plot_idx = np.sort(np.random.default_rng(seed).choice(len(Z), config.plot_max_points, replace=False))
         plan.append((name, seed, idx, plot_idx, labels))
-    # t-SNE runs in worker processes while this process computes the UMAP embeddings: UMAP stays here because a
-    # fresh process would pay umap-learn's JIT compilation again (about 10 s); t-SNE has none to pay.
-    tsne = Parallel(n_jobs=config.n_jobs, return_as="generator")(
-        delayed(embed_2d)(reps[(name, seed)]["Z"][plot_idx], "tsne", seed) for name, seed, _, plot_idx, _ in plan
+    # Each representation's maps and distribution are drawn in a worker process (t-SNE, UMAP and three PNGs, about
+    # 1.5 s each): with a few dozen representations this was the run's longest single-core stretch. The results do not
+    # depend on the process (both embeddings are seeded; umap-learn's compiled kernels are cached on disk).
+    drawn = Parallel(n_jobs=config.n_jobs)(
+        delayed(_representation_figures)(
+            reps[(name, seed)]["Z"][plot_idx],
+            name,
+            seed,
+            {
+                f"cluster ({clu}, k={k})": labels[plot_idx],
+                **{col: tracks[col].to_numpy()[idx][plot_idx] for col in labels_shown},
+            },
+            labels,
+            {c: tracks[c].to_numpy()[idx] for c in labels_shown},
+            f"{name} + {clu} (seed {seed}): cluster distribution",
+            len(reps[(name, seed)]["Z"]),
+            fig_dir,
+        )
+        for name, seed, idx, plot_idx, labels in plan
     )
-    umap = [embed_2d(reps[(name, seed)]["Z"][plot_idx], "umap", seed) for name, seed, _, plot_idx, _ in plan]
-    embeddings = [e for pair in zip(tsne, umap) for e in pair]
     np.savez_compressed(
         run_dir / "embeddings_2d.npz",
         **{
             key: value
-            for i, (name, _, idx, plot_idx, _) in enumerate(plan)
-            for key, value in ((f"{name}_xy", embeddings[2 * i + 1]), (f"{name}_rows", idx[plot_idx]))
+            for (name, _, idx, plot_idx, _), (umap_xy, _) in zip(plan, drawn)
+            for key, value in ((f"{name}_xy", umap_xy), (f"{name}_rows", idx[plot_idx]))
         },
     )
-    for i, (name, seed, idx, plot_idx, labels) in enumerate(plan):
-        colourings = {f"cluster ({clu}, k={k})": labels[plot_idx]}
-        for col in labels_shown:
-            colourings[col] = tracks[col].to_numpy()[idx][plot_idx]
-        n_all = len(reps[(name, seed)]["Z"])
-        sub = f", {len(plot_idx)} of {n_all} tracks" if len(plot_idx) < n_all else ""
-        for j, method in enumerate(("tsne", "umap")):
-            fig = embedding_figure(
-                embeddings[2 * i + j], colourings, f"{name} latent, {method.upper()} (seed {seed}{sub})"
-            )
-            written.append(_save(fig, fig_dir / f"latent_{name}_{method}.png"))
-        fig = cluster_distribution_figure(
-            labels,
-            {c: tracks[c].to_numpy()[idx] for c in labels_shown},
-            f"{name} + {clu} (seed {seed}): cluster distribution",
-        )
-        written.append(_save(fig, fig_dir / f"distribution_{name}.png"))
+    written.extend(path for _, paths in drawn for path in paths)
 
     first_histories = {n: histories[f"{n}_seed{s}"] for n, s in first_seed.items() if f"{n}_seed{s}" in histories}
     if first_histories:
@@ -182,6 +179,32 @@ def write_figures(
         fig = k_selection_figure(k_info, "label-free criteria for --k auto")
         written.append(_save(fig, fig_dir / "k_selection.png"))
     return written
+
+
+def _representation_figures(
+    Z: np.ndarray,
+    name: str,
+    seed: int,
+    colourings: dict,
+    labels: np.ndarray,
+    label_columns: dict,
+    distribution_title: str,
+    n_all: int,
+    fig_dir: Path,
+) -> tuple[np.ndarray, list[Path]]:
+    """One representation's t-SNE and UMAP maps of ``Z`` ``(n_plotted, d)`` coloured by each of ``colourings`` and
+    its cluster distribution (``labels`` against ``label_columns``); returns ``(umap_xy (n_plotted, 2), paths)``.
+    ``n_all``: the tracks the representation covers (the title says when fewer were plotted)."""
+    sub = f", {len(Z)} of {n_all} tracks" if len(Z) < n_all else ""
+    paths, umap_xy = [], None
+    for method in ("tsne", "umap"):
+        xy = embed_2d(Z, method, seed)
+        umap_xy = xy if method == "umap" else umap_xy
+        fig = embedding_figure(xy, colourings, f"{name} latent, {method.upper()} (seed {seed}{sub})")
+        paths.append(_save(fig, fig_dir / f"latent_{name}_{method}.png"))
+    fig = cluster_distribution_figure(labels, label_columns, distribution_title)
+    paths.append(_save(fig, fig_dir / f"distribution_{name}.png"))
+    return umap_xy, paths
 
 
 def save_embeddings(run_dir: Path, reps: dict, config) -> Path:

@@ -73,4 +73,33 @@ def import_umap():
     import_tensorflow()
     import umap
 
+    if not _KERNELS_CACHED:
+        _cache_compiled_kernels(("umap", "pynndescent"))
+        _KERNELS_CACHED.append(True)
     return umap
+
+
+_KERNELS_CACHED: list = []  # non-empty once `_cache_compiled_kernels` ran in this process
+
+
+def _cache_compiled_kernels(packages: tuple[str, ...]) -> None:
+    """Let numba keep the machine code of ``packages``' jitted functions on disk (what ``cache=True`` does).
+
+    umap-learn leaves about half of its kernels uncached, so every process compiled them again on its first UMAP:
+    about 8-13 s of one core per run, for a 0.3-s embedding of a few hundred tracks. Cached, a later process loads
+    them in well under a second; the results are the same (numba keys the cache by the function's source and
+    signature, and recompiles when either changes)."""
+    try:
+        from numba.core.caching import NullCache
+        from numba.core.registry import CPUDispatcher
+    except ImportError:  # another numba layout: compiling each time is slower, not wrong
+        return
+    for name, module in list(sys.modules.items()):
+        if name.split(".")[0] not in packages or module is None:
+            continue
+        for obj in list(vars(module).values()):
+            if isinstance(obj, CPUDispatcher) and isinstance(obj._cache, NullCache):
+                try:
+                    obj.enable_caching()
+                except Exception:  # noqa: BLE001 - e.g. an unwritable cache location: compile as before
+                    pass
