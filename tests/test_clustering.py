@@ -1,3 +1,5 @@
+import sys
+
 import numpy as np
 import pytest
 
@@ -66,3 +68,52 @@ def test_umap_clusterers_are_registered_seeded_and_deterministic(name):
     E = umap_embedding(Z, 0)
     assert E.shape == (len(Z), UMAP_PARAMS["n_components"]) and UMAP_PARAMS["min_dist"] == 0.0
     assert not np.allclose(E, umap_embedding(Z, 1))  # the seed is used
+
+
+def _score_by_key(reps: dict):
+    """A stand-in for `evaluation.score` with its contract: one metrics row per (representation, seed) in order, and
+    each representation's clusters from the first seed it meets."""
+    import pandas as pd
+
+    rows, assignments = [], {}
+    for (name, seed), rep in reps.items():
+        labels = (rep["Z"][:, 0] > np.median(rep["Z"][:, 0])).astype(int)
+        rows.append({"representation": name, "seed": seed, "value": float(rep["Z"].sum())})
+        assignments.setdefault((name, "kmeans"), (np.arange(len(labels)), labels))
+    return pd.DataFrame(rows), assignments
+
+
+def test_trained_representations_scored_in_two_processes_equal_one_process():
+    from musiclust.experiment import _score_in_parallel
+
+    rng = np.random.default_rng(0)
+    reps = {
+        (name, seed): {"Z": rng.normal(size=(30, 4)), "rows": None, "note": "", "seconds": 1.0, "history": {"x": [1]}}
+        for name in ("vae", "ae", "dec")
+        for seed in (0, 1, 2)
+    }
+    m1, a1 = _score_by_key(reps)
+    m2, a2 = _score_in_parallel(_score_by_key, reps, 2)
+    assert m2.equals(m1)
+    assert list(a2) == list(a1)
+    for key in a1:  # each representation keeps its first seed's clusters, as in one process
+        assert np.array_equal(a2[key][1], a1[key][1])
+    first = (reps[("ae", 0)]["Z"][:, 0] > np.median(reps[("ae", 0)]["Z"][:, 0])).astype(int)
+    assert np.array_equal(a2[("ae", "kmeans")][1], first)
+
+
+def test_umap_kernels_are_cached_on_disk_after_import():
+    from numba.core.caching import NullCache
+    from numba.core.registry import CPUDispatcher
+
+    from musiclust.logs import import_umap
+
+    import_umap()
+    uncached = [
+        f"{mod_name}.{attr}"
+        for mod_name, mod in list(sys.modules.items())
+        if mod_name.split(".")[0] in ("umap", "pynndescent") and mod is not None
+        for attr, obj in vars(mod).items()
+        if isinstance(obj, CPUDispatcher) and isinstance(obj._cache, NullCache)
+    ]
+    assert uncached == []
