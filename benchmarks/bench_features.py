@@ -41,6 +41,32 @@ from musiclust.features.cache import FeatureCache  # noqa: E402
 from musiclust.features.engine import extract  # noqa: E402
 
 
+def workers_peak_rss_mb() -> float:
+    """The largest peak resident size among the worker processes, in MB: the live descendants' ``VmHWM`` (Linux
+    ``/proc``; joblib keeps its workers alive for reuse, and ``RUSAGE_CHILDREN`` only counts children that have exited
+    and been waited for) or an exited child's, whichever is larger."""
+    parent_of = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                parent_of[int(d.name)] = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):  # a process that ended meanwhile
+                pass
+    descendants, frontier = set(), {os.getpid()}
+    while frontier:
+        frontier = {pid for pid, ppid in parent_of.items() if ppid in frontier} - descendants
+        descendants |= frontier
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    for pid in descendants:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak_kb = max(peak_kb, int(line.split()[1]))
+        except OSError:
+            pass
+    return peak_kb / 1024
+
+
 def compare(fa, fb, paths, repeat):
     """Per-clip best-of-``repeat`` timings of two functions, calls interleaved (a, b, a, b, ...) so that drifting
     machine load affects both alike. Returns the two means over clips."""
@@ -143,7 +169,7 @@ def main() -> int:
                 "memory_mapped": isinstance(ex.X, np.memmap),
                 "peak_rss_main_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                 "peak_rss_main_before_mb": rss_before / 1024,
-                "peak_rss_worker_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+                "peak_rss_worker_mb": workers_peak_rss_mb(),
             }
             del ex
 
@@ -259,7 +285,7 @@ def musicnn_bench(paths, args, out=None) -> int:
             "wall_s": time.perf_counter() - t,
             "shape": list(ex.X.shape),
             "peak_rss_main_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "peak_rss_worker_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+            "peak_rss_worker_mb": workers_peak_rss_mb(),
         }
         del ex
     out["musicnn"] = res
