@@ -32,3 +32,11 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is not present on this machine")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def hybrid_feature_cache(tmp_path_factory) -> Path:
+    """One feature cache for every test that reads hybrid_songs' 200 mp3s: each file is decoded and run through
+    musicnn once per test session (the cache is keyed by file content), and no test writes into the checkout's
+    music_data/cache."""
+    return tmp_path_factory.mktemp("hybrid_cache")

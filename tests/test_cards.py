@@ -102,7 +102,7 @@ def test_card_parts_on_known_inputs():
 
 # --- a real run ------------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def card_run(shared_data, tmp_path_factory) -> Path:
+def card_run(shared_data, hybrid_feature_cache, tmp_path_factory) -> Path:
     """hybrid_songs (200 real English/German songs with their own lyrics) on MFCC: raw and PCA, two clusterers."""
     songs = shared_data / "hybrid_songs"
     out = tmp_path_factory.mktemp("cards")
@@ -116,6 +116,8 @@ def card_run(shared_data, tmp_path_factory) -> Path:
             str(songs / "songs.csv"),
             "--output-dir",
             str(out),
+            "--cache-dir",
+            str(hybrid_feature_cache),
             "--models",
             "raw",
             "pca",

@@ -231,7 +231,7 @@ def test_early_stopping_waits_for_the_end_of_the_kl_warm_up():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("features", ["mfcc", "musicnn"])
-def test_multimodal_both_experts_matter_on_real_songs(shared_data, features):
+def test_multimodal_both_experts_matter_on_real_songs(shared_data, hybrid_feature_cache, features):
     """On 60 real English/German songs: the lyrics expert alone separates the two languages, the audio expert alone
     does not, masking the lyrics changes the joint latent, and the fused expert latents keep the language -- also
     beside 200 musicnn dimensions (before the modalities were balanced, those drowned the 16 lyrics dimensions and the
@@ -251,11 +251,13 @@ def test_multimodal_both_experts_matter_on_real_songs(shared_data, features):
     songs = pd.concat([songs[songs["language"] == lang].head(30) for lang in ("en", "de")], ignore_index=True)
     if features == "musicnn":
         from musiclust.features import musicnn
+        from musiclust.features.cache import FeatureCache
         from musiclust.features.engine import extract
 
         if musicnn.available():
             pytest.skip(musicnn.available())
-        X = extract([str(root / f) for f in songs["audio_file"]], "musicnn", n_jobs=1, progress=False).X
+        paths = [str(root / f) for f in songs["audio_file"]]
+        X = extract(paths, "musicnn", n_jobs=1, progress=False, cache=FeatureCache(hybrid_feature_cache)).X
     else:
         X = np.stack(
             [audio.compute(audio.decode(str(root / f), max_seconds=15)[0], "mfcc")[0] for f in songs["audio_file"]]

@@ -31,8 +31,8 @@ def hybrid(shared_data) -> Path:
 
 
 @pytest.fixture(scope="module")
-def feature_cache(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("cache")  # shared by the runs below: the 200 mp3s are decoded once
+def feature_cache(hybrid_feature_cache) -> Path:
+    return hybrid_feature_cache  # shared by the runs below and other tests: the 200 mp3s are decoded once
 
 
 def _run(args, capsys):
