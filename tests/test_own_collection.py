@@ -30,17 +30,12 @@ def hybrid(shared_data) -> Path:
     return root
 
 
-@pytest.fixture(scope="module")
-def feature_cache(hybrid_feature_cache) -> Path:
-    return hybrid_feature_cache  # shared by the runs below and other tests: the 200 mp3s are decoded once
-
-
 def _run(args, capsys):
     return run_cli(args + ["--no-progress"], capsys)
 
 
 @pytest.mark.slow
-def test_hybrid_songs_folder_with_metadata_end_to_end(hybrid, feature_cache, tmp_path, capsys):
+def test_hybrid_songs_folder_with_metadata_end_to_end(hybrid, hybrid_feature_cache, tmp_path, capsys):
     out = tmp_path / "out"
     code, stdout, err = _run(
         [
@@ -59,7 +54,7 @@ def test_hybrid_songs_folder_with_metadata_end_to_end(hybrid, feature_cache, tmp
             "kmeans",
             "agglomerative",
             "--cache-dir",
-            str(feature_cache),
+            str(hybrid_feature_cache),
             "--output-dir",
             str(out),
         ],
@@ -86,7 +81,7 @@ def test_hybrid_songs_folder_with_metadata_end_to_end(hybrid, feature_cache, tmp
 
 
 @pytest.mark.slow
-def test_hybrid_songs_without_a_language_column_detects_it(hybrid, feature_cache, tmp_path, capsys):
+def test_hybrid_songs_without_a_language_column_detects_it(hybrid, hybrid_feature_cache, tmp_path, capsys):
     songs = pd.read_csv(hybrid / "songs.csv")
     truth = dict(zip(songs["track_id"], songs["language"]))
     songs.drop(columns=["language"]).to_csv(tmp_path / "songs.csv", index=False)
@@ -107,7 +102,7 @@ def test_hybrid_songs_without_a_language_column_detects_it(hybrid, feature_cache
             "kmeans",
             "--no-plots",
             "--cache-dir",
-            str(feature_cache),
+            str(hybrid_feature_cache),
             "--output-dir",
             str(out),
         ],
