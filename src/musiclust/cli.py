@@ -90,7 +90,15 @@ def experiment_parser() -> argparse.ArgumentParser:
         "cached name) instead of TF-IDF; needs pip install sentence-transformers",
     )
     p.add_argument("--cache-dir", help="feature cache folder (default music_data/cache)")
-    p.add_argument("--no-cache", action="store_true", help="recompute every feature, read and write no cache")
+    p.add_argument(
+        "--no-cache", action="store_true", help="recompute every feature and train every model; read and write no cache"
+    )
+    p.add_argument(
+        "--retrain",
+        action="store_true",
+        help="train every model again even when the cache holds one trained on the same inputs, settings, seed and "
+        "code (by default such a model is reused: training is deterministic, so it is the same model)",
+    )
     p.add_argument("--dask-scheduler", help="extract features on a Dask cluster at this address (tcp://host:8786)")
     p.add_argument(
         "--models",
@@ -196,6 +204,8 @@ def config_from_args(args: argparse.Namespace):
         ds.path = args.data_path
     if args.no_cache:
         config.cache_dir = None
+    if args.retrain:
+        config.retrain = True
     if args.quick:
         config.quick = True
         config.seeds, config.epochs, config.patience = QUICK["seeds"], QUICK["epochs"], QUICK["patience"]

@@ -88,7 +88,8 @@ class ExperimentConfig:
 
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
     features: str = "mfcc"  # audio feature set: mfcc, mfcc_delta, gtzan57 (logmel feeds the ConvVAE)
-    cache_dir: str | None = "music_data/cache"  # feature cache; None disables it
+    cache_dir: str | None = "music_data/cache"  # feature and trained-model cache; None disables both
+    retrain: bool = False  # train every model again even when the model cache holds it (the cache is refreshed)
     dask_scheduler: str | None = None  # e.g. tcp://host:8786: extract features on a Dask cluster
     lyrics_dim: int = 32  # TF-IDF -> SVD dimension of the lyrics features
     lyrics_model: str | None = None  # a local sentence-transformers model instead of TF-IDF (optional backend)

@@ -36,6 +36,7 @@ from .features import build_features_many
 from .features.text import has_text, lyrics_features
 from .features.words import track_word_counts
 from .logs import quiet_tensorflow
+from .model_cache import ModelCache, entry_key, inputs_digest
 from .representations import REPRESENTATIONS, Inputs, is_model, missing_requirements, split_name
 
 log = logging.getLogger(__name__)
@@ -321,7 +322,9 @@ def _representations(
         return {"latent_dim": config.latent_dim, "model": model}
 
     models_dir = run_dir / "models"
-    jobs = []
+    model_cache = ModelCache(config.cache_dir) if config.cache_dir is not None else None
+    digests: dict[int, str] = {}  # one content hash per distinct Inputs (the main one and each alternative)
+    jobs, keys = [], {}
     for name in config.representations:
         reason = missing_requirements(name, inputs)
         if reason:
@@ -343,18 +346,37 @@ def _representations(
                     "model_path": None,
                     "seconds": time.perf_counter() - t0,
                 }
+    # How TensorFlow runs in the workers is fixed by the whole list of models, before any comes from the cache, so a
+    # model is trained the same way (and keyed the same) whichever of the others were cached.
+    n_jobs = min(len(jobs), os.cpu_count() or 1) if config.n_jobs == -1 else max(1, min(config.n_jobs, len(jobs)))
+    single_thread = n_jobs > 1
+    if model_cache is not None:
+        # A model trained before on the same inputs, settings, seed and code is the same model (training is
+        # deterministic): it is taken from the cache instead of being trained again (see `model_cache`).
+        for name, seed in jobs:
+            rep_inputs = inputs.for_representation(name)
+            if id(rep_inputs) not in digests:
+                digests[id(rep_inputs)] = inputs_digest(rep_inputs)
+            keys[(name, seed)] = entry_key(name, seed, params_for(name), digests[id(rep_inputs)], single_thread)
+        if not config.retrain:
+            for job in list(jobs):
+                hit = model_cache.load(keys[job], models_dir / f"{job[0]}_seed{job[1]}")
+                if hit is not None:
+                    results[job] = {**hit, "cached": True}
+                    jobs.remove(job)
     pool = ThreadPoolExecutor(max_workers=1) if while_training else None
-    pending = pool.submit(while_training, dict(results)) if pool else None
+    direct = {key: value for key, value in results.items() if not is_model(key[0])}
+    pending = pool.submit(while_training, direct) if pool else None
     if jobs:
         # Longest first (convolutional, multimodal, mixture prior), so two workers finish close together.
         cost = {"convvae": 0, "multimodal": 1, "gmmvae": 2, "ae": 3, "cvae": 4}
         jobs.sort(key=lambda j: (cost.get(split_name(j[0])[0], 9), j[1]))
         models_dir.mkdir(exist_ok=True)
-        n_jobs = min(len(jobs), os.cpu_count() or 1) if config.n_jobs == -1 else max(1, min(config.n_jobs, len(jobs)))
+        n_jobs = min(n_jobs, len(jobs))
         # Each model trains in its own process (small Keras models do not use two cores well on their own).
         out = Parallel(n_jobs=n_jobs, return_as="generator")(
             delayed(_fit_model_representation)(
-                name, seed, inputs.for_representation(name), params_for(name), str(models_dir), n_jobs > 1
+                name, seed, inputs.for_representation(name), params_for(name), str(models_dir), single_thread
             )
             for name, seed in jobs
         )
@@ -366,6 +388,8 @@ def _representations(
                 skipped.append({"item": f"representation {key[0]} seed {key[1]}", "reason": res["error"]})
             else:
                 results[key] = res
+                if model_cache is not None:
+                    model_cache.save(keys[key], res)
     side = pending.result() if pending else None
     if pool:
         pool.shutdown()
@@ -587,6 +611,13 @@ def run(config: ExperimentConfig, progress: bool = True) -> Path:
         config, inputs, run_dir, progress, extra_model_params=mixture_k, while_training=score_these
     )
     timing["representations"] = round(time.perf_counter() - t, 2)
+    from_cache = [f"{name}_seed{seed}" for (name, seed), r in reps.items() if r.get("cached")]
+    if from_cache:
+        n_models = sum(1 for name, _ in reps if is_model(name))
+        _say(
+            f"{len(from_cache)} of {n_models} trained models reused from the model cache ({config.cache_dir}/models: "
+            f"same inputs, settings, seed and code); --retrain trains them again"
+        )
     t = time.perf_counter()
     trained = {key: rep for key, rep in reps.items() if is_model(key[0])}
     model_metrics, assignments = (
@@ -660,6 +691,7 @@ def run(config: ExperimentConfig, progress: bool = True) -> Path:
             "dataset_info": dataset.info,
             "representations_run": sorted({n for n, _ in reps}, key=config.representations.index),
             "representations_skipped": skipped_reps,
+            "models_from_cache": from_cache,
             "mixture_prior": model_notes["gmmvae"] if any(split_name(n)[0] == "gmmvae" for n, _ in reps) else None,
             "reference_space": reference_space,
             "umap_clusterers": {"params": UMAP_PARAMS, "random_state": "the clustering seed"},

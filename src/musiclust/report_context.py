@@ -259,7 +259,15 @@ def experiments_section(run: Run) -> dict:
     timing = run.info.get("timing_s", {})
     total = timing.get("total_before_report")
     parts = [f"{k.replace('_', ' ')} {_seconds(v)}" for k, v in timing.items() if k != "total_before_report"]
-    return {"timing_text": (f"{_seconds(total)} in all" if total else "") + (f" ({', '.join(parts)})" if parts else "")}
+    text = (f"{_seconds(total)} in all" if total else "") + (f" ({', '.join(parts)})" if parts else "")
+    cached = run.info.get("resolved", {}).get("models_from_cache") or []
+    if cached:
+        # the run's own time then leaves their training out: say so, beside the number
+        text += (
+            f"; {len(cached)} trained models were taken from the model cache (trained by an earlier run on the same "
+            f"inputs, with the same settings, seeds and code), so that time leaves out their training"
+        )
+    return {"timing_text": text}
 
 
 # --- Results -----------------------------------------------------------------------------------------------------
