@@ -101,3 +101,23 @@ def test_unknown_style_is_a_clear_error(tmp_path):
 
     with pytest.raises(MusiclustError, match="unknown corpus style"):
         corpus.build(tmp_path, styles=["polka"], progress=False)
+
+
+def test_a_long_movement_parsed_from_its_opening_renders_the_same_audio(tmp_path, monkeypatch):
+    """An instrumental MusicXML score is parsed from its opening measures only; its excerpt must be the one the whole
+    score gives, byte for byte (and its title and composer the same)."""
+    quartets = next(c for c in corpus.STYLE_CLASSES if c.style == "string_quartet")
+    rel = "beethoven/opus18no1/movement4.mxl"  # 381 measures, of which the excerpt needs about 50
+    assert rel in corpus.select_scores(quartets, 50)
+    score = corpus._parse_score(quartets, rel, 30.0)
+    assert len(score.parts[0].getElementsByClass("Measure")) < 381
+    (tmp_path / "opening" / "audio").mkdir(parents=True)
+    (tmp_path / "whole" / "audio").mkdir(parents=True)
+    opening = corpus._render_one(quartets, rel, str(tmp_path / "opening"), 30.0)
+    from music21 import converter
+
+    monkeypatch.setattr(
+        corpus, "_parse_score", lambda c, r, s: converter.parse(str(corpus._corpus_root_of_music21() / r))
+    )
+    whole = corpus._render_one(quartets, rel, str(tmp_path / "whole"), 30.0)
+    assert "error" not in opening and opening == whole

@@ -280,17 +280,95 @@ def render_midi(midi_bytes: bytes, sf2_bytes: bytes, excerpt_seconds: float) -> 
     return y.astype(np.float32)
 
 
+MUSICXML_SUFFIXES = (".mxl", ".xml", ".musicxml")
+
+
+def _measure_lengths(part) -> list[float]:
+    """Quarter lengths of each ``<measure>`` of a MusicXML ``<part>`` element: the furthest point its notes, rests,
+    ``<forward>`` and ``<backup>`` reach, in ``<divisions>`` per quarter (chord tones and grace notes take no time)."""
+    divisions, out = 1.0, []
+    for measure in part.findall("measure"):
+        pos = top = 0.0
+        for el in measure:
+            duration = el.find("duration")
+            step = float(duration.text) if duration is not None and duration.text else 0.0
+            if el.tag == "attributes":
+                d = el.find("divisions")
+                if d is not None and d.text:
+                    divisions = float(d.text)
+            elif el.tag == "note" and el.find("grace") is None and el.find("chord") is None:
+                pos += step
+            elif el.tag == "backup":
+                pos -= step
+            elif el.tag == "forward":
+                pos += step
+            top = max(top, pos)
+        out.append(top / divisions)
+    return out
+
+
+def _parse_opening(path: Path, quarter_lengths: float, spare: int = 8):
+    """A MusicXML score parsed from its opening measures only: those before ``quarter_lengths`` quarters, and
+    ``spare`` more, in every part. A string-quartet movement runs to hundreds of measures (opus 132: 1124), of which an
+    excerpt needs a few dozen, and music21 spent seconds parsing the rest. Parsed as music21's own file parser does
+    (`ConverterMusicXML.parseFile`: the same importer, the file name as the movement name when none is given). None when
+    the file is not a partwise score (the caller parses it whole)."""
+    import xml.etree.ElementTree as ET
+
+    from music21 import converter
+    from music21.musicxml import xmlToM21
+
+    if path.suffix == ".mxl":
+        text = converter.ArchiveManager(str(path)).getData()
+        root = ET.parse(io.StringIO(text.decode("utf-8") if isinstance(text, bytes) else text)).getroot()
+    else:
+        root = ET.parse(str(path)).getroot()
+    parts = root.findall("part")
+    if root.tag != "score-partwise" or not parts:
+        return None
+    lengths = _measure_lengths(parts[0])
+    total, keep = 0.0, len(lengths)
+    for i, ql in enumerate(lengths):
+        if total >= quarter_lengths:
+            keep = min(len(lengths), i + spare)
+            break
+        total += ql
+    for part in parts:
+        for measure in part.findall("measure")[keep:]:
+            part.remove(measure)
+    importer = xmlToM21.MusicXMLImporter()
+    importer.xmlRootToScore(root, importer.stream)
+    score = importer.stream
+    if score.metadata.movementName is None:
+        score.metadata.movementName = path.name
+    return score
+
+
+def _parse_score(style_class: StyleClass, rel_path: str, excerpt_seconds: float):
+    """The music21 score of ``rel_path``. An instrumental MusicXML score is parsed from its opening only (twice what
+    `_trim_score` keeps, at any tempo up to 240 qpm; the rendered audio is byte-identical, tests/test_corpus.py), a
+    score with words whole: its lyrics are read from the whole piece."""
+    from music21 import converter
+
+    path = _corpus_root_of_music21() / rel_path
+    if style_class.language == "none" and path.suffix in MUSICXML_SUFFIXES:
+        score = _parse_opening(path, 2 * excerpt_seconds * 240 / 60)
+        if score is not None:
+            return score
+    return converter.parse(str(path), forceSource=True)
+
+
 def _render_one(style_class: StyleClass, rel_path: str, out_dir: str, excerpt_seconds: float) -> dict:
     """Parse, render and write one score. Runs in a worker process; returns a manifest row or an error row."""
     import soundfile as sf
-    from music21 import converter
 
     track_id = _track_id(style_class.style, rel_path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            score = converter.parse(str(_corpus_root_of_music21() / rel_path), forceSource=True)
-        lyrics = _score_lyrics(score)
+            score = _parse_score(style_class, rel_path, excerpt_seconds)
+        # an instrumental class has no words to read (and assembling a long movement's lyric text took 0.4 s)
+        lyrics = "" if style_class.language == "none" else _score_lyrics(score)
         md = score.metadata
         composer = _composer(style_class, rel_path, md.composer if md is not None else None)
         title = (md.title if md is not None and md.title else "") or os.path.splitext(rel_path.split("/")[-1])[0]
