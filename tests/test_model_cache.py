@@ -16,26 +16,9 @@ MODELS = ["ae", "vae", "convvae"]
 
 
 def _study(small_corpus, out_dir, cache_dir, capsys, *extra):
-    args = [
-        "--data-path",
-        str(small_corpus),
-        "--output-dir",
-        str(out_dir),
-        "--cache-dir",
-        str(cache_dir),
-        "--models",
-        "raw",
-        *MODELS,
-        "--clusterers",
-        "kmeans",
-        "--seeds",
-        "0",
-        "--epochs",
-        "3",
-        "--no-plots",
-        "--no-progress",
-        *extra,
-    ]
+    args = ["--data-path", str(small_corpus), "--output-dir", str(out_dir), "--cache-dir", str(cache_dir)]
+    args += ["--models", "raw", *MODELS, *"--clusterers kmeans --seeds 0 --epochs 3 --no-plots --no-progress".split()]
+    args += list(extra)
     before = {p.name for p in out_dir.iterdir()} if out_dir.exists() else set()
     code, out, err = run_cli(args, capsys)
     assert code == 0, err
