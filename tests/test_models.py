@@ -181,6 +181,64 @@ def test_same_seed_same_encodings_other_seed_differs():
     assert not np.allclose(a, c)
 
 
+@pytest.mark.parametrize("name", ["vae", "gmmvae", "multimodal"])
+def test_a_reused_trainer_trains_exactly_the_weights_of_a_new_model(name):
+    """Fits of one network share a compiled trainer in a process (models.trainers): the same weights, bit for bit, as a
+    model compiled and traced for that fit alone -- the sampling noise, the KL warm-up, early stopping and VaDE's two
+    phases included."""
+    from musiclust.models import trainers
+
+    X, y = blobs()
+    kw = {}
+    if name == "multimodal":
+        L = np.random.default_rng(1).normal(size=(len(X), 6)).astype(np.float32)
+        kw = {"lyrics": L, "lyrics_mask": np.arange(len(X)) % 3 != 0}
+
+    def weights(seed):
+        return LatentModel(name, seed=seed, **FAST).fit(X, **kw).model_.get_weights()
+
+    trainers.clear()
+    alone = {}
+    for seed in (4, 5):
+        trainers.clear()  # a new trainer, traced for this fit alone
+        alone[seed] = weights(seed)
+    trainers.clear()
+    first = weights(4)
+    used = dict(trainers._TRAINERS)
+    second = weights(5)  # the trainer (or trainers: VaDE pretrains its own network first) of the first fit, again
+    assert used and dict(trainers._TRAINERS) == used  # reused, not rebuilt
+    for got, want in ((first, alone[4]), (second, alone[5])):
+        assert len(got) == len(want)
+        for a, b in zip(got, want):
+            np.testing.assert_array_equal(a, b)
+    assert any(not np.array_equal(a, b) for a, b in zip(first, second))  # and the seeds differ
+
+
+def test_a_fitted_model_keeps_its_weights_when_the_trainer_trains_another():
+    X, _ = blobs()
+    a = LatentModel("ae", seed=1, **FAST).fit(X)
+    before = a.encode(X)
+    LatentModel("ae", seed=2, **FAST).fit(X)  # the same network: the same trainer
+    np.testing.assert_array_equal(a.encode(X), before)
+
+
+def test_the_trainer_key_follows_the_graph_not_the_seed_or_keras_numbering():
+    from musiclust.models import trainers
+
+    X, _ = blobs()
+
+    def key(name, seed=0, lr=1e-3, **kw):
+        m = LatentModel(name, seed=seed, **{**FAST, **kw})
+        return trainers.network_key(m._build(m._inputs(X, fitting=True)), lr)
+
+    assert key("vae", 0) == key("vae", 1)  # built twice: other layer numbers (flatten_3 ...), the same graph
+    assert key("ae") == key("dec") == key("idec")  # DEC and IDEC pretrain the AE's network
+    assert key("vae") != key("beta_vae")  # beta is a constant of the graph
+    assert key("vae") != key("vae", hidden=(32, 8))
+    assert key("vae") != key("vae", lr=1e-4)
+    assert key("vae") != key("ae")
+
+
 def test_gmmvae_recovers_well_separated_blobs():
     from musiclust.metrics import clustering_accuracy
 

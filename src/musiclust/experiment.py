@@ -300,6 +300,28 @@ def _fit_model_representation(
     }
 
 
+def _fit_model_task(
+    task: list[tuple[str, int]], inputs: Inputs, params: dict, models_dir: str, single_thread: bool = False
+) -> list[dict]:
+    """Train the (representation, seed) pairs of one task in turn, in one worker process (see `_training_tasks`)."""
+    return [_fit_model_representation(name, seed, inputs, params, models_dir, single_thread) for name, seed in task]
+
+
+def _training_tasks(jobs: list[tuple[str, int]]) -> list[list[tuple[str, int]]]:
+    """The (representation, seed) pairs to train, grouped into worker tasks, longest first.
+
+    The seeds of a dense model share one task, so one worker traces that network's training graph once and reuses it
+    for the other seeds (`models.trainers`: a dense fit is mostly tracing; the same weights either way). A
+    convolutional model's fit is compute-bound and long, so each of its seeds is a task of its own, and the longest
+    tasks start first, so the workers finish close together."""
+    cost = {"convvae": 0, "convvae_musicnn": 0, "multimodal": 1, "gmmvae": 2, "ae": 3, "cvae": 4}
+    tasks: dict[tuple, list] = {}
+    for name, seed in jobs:
+        on_crops = {"logmel", "musicnn_frames"} & set(REPRESENTATIONS[name].requires)
+        tasks.setdefault((name, seed) if on_crops else (name,), []).append((name, seed))
+    return sorted(tasks.values(), key=lambda t: (cost.get(split_name(t[0][0])[0], 9), t[0][1], t[0][0]))
+
+
 def _representations(
     config, inputs, run_dir, progress, extra_model_params=None, while_training=None
 ) -> tuple[dict, list[dict], object]:
@@ -368,28 +390,27 @@ def _representations(
     direct = {key: value for key, value in results.items() if not is_model(key[0])}
     pending = pool.submit(while_training, direct) if pool else None
     if jobs:
-        # Longest first (convolutional, multimodal, mixture prior), so two workers finish close together.
-        cost = {"convvae": 0, "multimodal": 1, "gmmvae": 2, "ae": 3, "cvae": 4}
-        jobs.sort(key=lambda j: (cost.get(split_name(j[0])[0], 9), j[1]))
+        tasks = _training_tasks(jobs)
         models_dir.mkdir(exist_ok=True)
-        n_jobs = min(n_jobs, len(jobs))
-        # Each model trains in its own process (small Keras models do not use two cores well on their own).
-        out = Parallel(n_jobs=n_jobs, return_as="generator")(
-            delayed(_fit_model_representation)(
-                name, seed, inputs.for_representation(name), params_for(name), str(models_dir), single_thread
+        # Each task trains in its own process (small Keras models do not use two cores well on their own).
+        out = Parallel(n_jobs=min(n_jobs, len(tasks)), return_as="generator")(
+            delayed(_fit_model_task)(
+                task, inputs.for_representation(task[0][0]), params_for(task[0][0]), str(models_dir), single_thread
             )
-            for name, seed in jobs
+            for task in tasks
         )
-        for key, res in zip(
-            jobs, tqdm(out, total=len(jobs), desc="training models", unit="model", disable=not progress)
-        ):
-            if "error" in res:
-                log.warning("representation %s (seed %s) failed: %s", *key, res["error"])
-                skipped.append({"item": f"representation {key[0]} seed {key[1]}", "reason": res["error"]})
-            else:
-                results[key] = res
-                if model_cache is not None:
-                    model_cache.save(keys[key], res)
+        bar = tqdm(total=len(jobs), desc="training models", unit="model", disable=not progress)
+        for task, task_results in zip(tasks, out):
+            for key, res in zip(task, task_results):
+                bar.update(1)
+                if "error" in res:
+                    log.warning("representation %s (seed %s) failed: %s", *key, res["error"])
+                    skipped.append({"item": f"representation {key[0]} seed {key[1]}", "reason": res["error"]})
+                else:
+                    results[key] = res
+                    if model_cache is not None:
+                        model_cache.save(keys[key], res)
+        bar.close()
     side = pending.result() if pending else None
     if pool:
         pool.shutdown()

@@ -322,9 +322,10 @@ class LatentModel:
 
     # --- training ---------------------------------------------------------------------------------------------
     def _train(self, inputs: dict, epochs: int, callbacks: list):
-        import keras
+        """Fit ``model_`` on ``inputs``, on this process's compiled trainer of the same network (`trainers`: the
+        training graph is traced once per network, not once per fit; the same weights either way)."""
+        from .trainers import fit_with_trainer
 
-        self.model_.compile(optimizer=keras.optimizers.Adam(self.learning_rate))
         n = len(inputs["audio"])
         n_val = int(round(n * self.validation_split)) if self.validation_split else 0
         if self.spec.conv:
@@ -355,7 +356,11 @@ class LatentModel:
                 if n_val
                 else None
             )
-            return self.model_.fit(train, validation_data=val, epochs=epochs, callbacks=callbacks, verbose=self.verbose)
+            return fit_with_trainer(
+                self.model_,
+                self.learning_rate,
+                lambda t: t.fit(train, validation_data=val, epochs=epochs, callbacks=callbacks, verbose=self.verbose),
+            )
         # Feature vectors: one repeated tf.data pipeline for the whole fit. Keras's own array adapter builds a new
         # pipeline iterator every epoch (~12 ms each for training and validation, about a third of a small model's
         # training time on a CPU). Same split as Keras's validation_split: the last rows, before shuffling.
@@ -374,15 +379,19 @@ class LatentModel:
             val = tf.data.Dataset.from_tensor_slices({k: v[n_train:] for k, v in arrays.items()})
             val = val.batch(self.batch_size).cache().repeat()
             val_steps = -(-n_val // self.batch_size)
-        return self.model_.fit(
-            train,
-            epochs=epochs,
-            steps_per_epoch=-(-n_train // self.batch_size),
-            shuffle=False,
-            validation_data=val,
-            validation_steps=val_steps,
-            callbacks=callbacks,
-            verbose=self.verbose,
+        return fit_with_trainer(
+            self.model_,
+            self.learning_rate,
+            lambda t: t.fit(
+                train,
+                epochs=epochs,
+                steps_per_epoch=-(-n_train // self.batch_size),
+                shuffle=False,
+                validation_data=val,
+                validation_steps=val_steps,
+                callbacks=callbacks,
+                verbose=self.verbose,
+            ),
         )
 
     def fit(self, X, condition=None, lyrics=None, lyrics_mask=None, frontend=None) -> LatentModel:
