@@ -181,11 +181,13 @@ def test_same_seed_same_encodings_other_seed_differs():
     assert not np.allclose(a, c)
 
 
-@pytest.mark.parametrize("name", ["vae", "gmmvae", "multimodal"])
-def test_a_reused_trainer_trains_exactly_the_weights_of_a_new_model(name):
-    """Fits of one network share a compiled trainer in a process (models.trainers): the same weights, bit for bit, as a
-    model compiled and traced for that fit alone -- the sampling noise, the KL warm-up, early stopping and VaDE's two
-    phases included."""
+@pytest.mark.parametrize("name", ["vae", "gmmvae", "multimodal", "convvae"])
+def test_a_shared_trainer_trains_exactly_the_weights_of_a_model_compiled_for_its_fit(name, monkeypatch):
+    """Fits of one network share a compiled trainer in a process (models.trainers): the same weights, bit for bit, as
+    the model compiled and fitted on its own -- the sampling noise, the KL warm-up, early stopping, VaDE's two phases
+    and the ConvVAE's shuffled crop batches included -- whether the trainer is new (first fit) or reused."""
+    import keras
+
     from musiclust.models import trainers
 
     X, y = blobs()
@@ -193,20 +195,26 @@ def test_a_reused_trainer_trains_exactly_the_weights_of_a_new_model(name):
     if name == "multimodal":
         L = np.random.default_rng(1).normal(size=(len(X), 6)).astype(np.float32)
         kw = {"lyrics": L, "lyrics_mask": np.arange(len(X)) % 3 != 0}
+    if name == "convvae":
+        X = np.random.default_rng(2).normal(size=(24, 16, 64)).astype(np.float32)
 
     def weights(seed):
-        return LatentModel(name, seed=seed, **FAST).fit(X, **kw).model_.get_weights()
+        params = dict(FAST, crop_frames=32, crops_per_track=2) if name == "convvae" else FAST
+        return LatentModel(name, seed=seed, **params).fit(X, **kw).model_.get_weights()
 
-    trainers.clear()
-    alone = {}
-    for seed in (4, 5):
-        trainers.clear()  # a new trainer, traced for this fit alone
-        alone[seed] = weights(seed)
     trainers.clear()
     first = weights(4)
     used = dict(trainers._TRAINERS)
-    second = weights(5)  # the trainer (or trainers: VaDE pretrains its own network first) of the first fit, again
+    second = weights(5)  # the trainer (VaDE: the trainers of its two phases) of the first fit, again
     assert used and dict(trainers._TRAINERS) == used  # reused, not rebuilt
+    with monkeypatch.context() as m:  # without trainers: the model itself, compiled for this fit
+
+        def compiled_for_this_fit(model, learning_rate, fit):
+            model.compile(optimizer=keras.optimizers.Adam(learning_rate))
+            return fit(model)
+
+        m.setattr(trainers, "fit_with_trainer", compiled_for_this_fit)
+        alone = {seed: weights(seed) for seed in (4, 5)}
     for got, want in ((first, alone[4]), (second, alone[5])):
         assert len(got) == len(want)
         for a, b in zip(got, want):

@@ -20,8 +20,11 @@ Keras numbers per process (``flatten_12``) replaced by their position; plus the 
 from __future__ import annotations
 
 import json
+import random
 import re
 from collections import OrderedDict
+
+import numpy as np
 
 MAX_TRAINERS = 32  # per process; least recently used first out (a small dense trainer holds well under 10 MB)
 _TRAINERS: OrderedDict = OrderedDict()
@@ -80,7 +83,13 @@ def fit_with_trainer(model, learning_rate: float, fit):
     key = network_key(model, learning_rate)
     trainer = _TRAINERS.pop(key, None)
     if trainer is None:
+        # Building draws seeds for the new layers' initializers from Python's random module, which Keras also uses to
+        # shuffle a PyDataset's batches (the ConvVAE's crops): the fit must see the state it would have seen without
+        # the trainer.
+        state = random.getstate(), np.random.get_state()
         trainer = type(model).from_config(model.get_config())
+        random.setstate(state[0])
+        np.random.set_state(state[1])
         trainer.compile(optimizer=keras.optimizers.Adam(learning_rate))
     else:
         _reset_optimizer(trainer.optimizer, learning_rate)
