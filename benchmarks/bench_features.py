@@ -14,8 +14,11 @@ musicnn (``--musicnn-only`` measures just this part): seconds per 30-s clip of m
 the other features, resampled to 16 kHz, the Keras 3 network over patches batched across tracks) against musicnn's own
 pipeline on the same clips (``librosa.load(sr=16000)``, its mel spectrogram, the original TF1 graph from the same
 checkpoint, one file per session call), on one core and with two worker processes, and the largest difference of the
-200-D embeddings; then the peak memory of extracting musicnn from 200 and from --n-musicnn-memory clips (2,000 by
-default; features stream back, nothing is held but the 200-D rows).
+200-D embeddings; the floor that exact arithmetic puts under any implementation (the network's multiply-adds per
+patch, counted from its layers, at this machine's measured float32 matrix-multiply peak on one core and on two
+workers), and so the largest speed-up over the original graph that this CPU allows without changing the numbers;
+then the peak memory of extracting musicnn from 200 and from --n-musicnn-memory clips (2,000 by default; features
+stream back, nothing is held but the 200-D rows).
 Writes benchmarks/results/features.json and prints a table.
 """
 
@@ -226,6 +229,40 @@ def _reference_per_clip(paths, ref=None):
     return out
 
 
+def network_flops_per_patch() -> dict[str, int]:
+    """Multiply-adds x 2 of one 3-s patch through musicnn, per layer with weights (convolutions and dense layers, from
+    the Keras network's own shapes; batch norms, ReLUs and pools are a few per output value and left out), so the
+    count is a floor on the work any exact implementation does."""
+    from musiclust.features import musicnn
+
+    net = musicnn.network()
+    flops = {}
+    for layer in net.layers:
+        if not layer.weights or not hasattr(layer, "kernel"):
+            continue
+        kernel = tuple(layer.kernel.shape)  # Conv2D (kh, kw, in, out), Conv1D (k, in, out), Dense (in, out)
+        out = tuple(layer.output.shape[1:])  # the output positions x channels
+        positions = int(np.prod(out[:-1])) if len(out) > 1 else 1
+        flops[layer.name] = 2 * positions * int(np.prod(kernel))
+    return flops
+
+
+def sgemm_gflops(n: int = 2048, repeat: int = 5) -> float:
+    """This process's float32 matrix-multiply speed (TensorFlow, as the network runs): best of ``repeat`` n x n
+    products, GFLOP/s. In a single-threaded worker, the core's practical peak."""
+    from musiclust.logs import import_tensorflow
+
+    tf = import_tensorflow()
+    a = tf.random.normal((n, n), seed=0)
+    tf.linalg.matmul(a, a).numpy()
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        tf.linalg.matmul(a, a).numpy()
+        best = min(best, time.perf_counter() - t)
+    return 2 * n**3 / best / 1e9
+
+
 def _pool_worker(fn_name, paths):
     from musiclust.logs import import_tensorflow
 
@@ -235,6 +272,8 @@ def _pool_worker(fn_name, paths):
         tf.config.threading.set_inter_op_parallelism_threads(1)
     except RuntimeError:  # a reused worker: already set
         pass
+    if fn_name == "sgemm":
+        return sgemm_gflops()
     t = time.perf_counter()
     {"ours": _ours_per_clip, "reference": _reference_per_clip}[fn_name](paths)
     return time.perf_counter() - t
@@ -261,6 +300,9 @@ def musicnn_bench(paths, args, out=None) -> int:
         worker.submit(_pool_worker, name, paths[:1]).result()
         best = min(worker.submit(_pool_worker, name, paths).result() for _ in range(3))
         res[f"{name}_1core_s_per_clip"] = best / len(paths)
+    # The floor for exact arithmetic: the network's multiply-adds at this core's matrix-multiply peak. A 2x speed-up
+    # over the original graph is out of reach of any exact implementation where this floor exceeds half its time.
+    res["sgemm_1core_gflops"] = worker.submit(_pool_worker, "sgemm", []).result()
     worker.shutdown(wait=True)
     # two worker processes, each with half of the clips (x4 so start-up is a small part)
     many = paths * 4
@@ -270,8 +312,19 @@ def musicnn_bench(paths, args, out=None) -> int:
         t = time.perf_counter()
         Parallel(n_jobs=2)(delayed(_pool_worker)(name, h) for h in halves)
         res[f"{name}_2workers_s_per_clip"] = (time.perf_counter() - t) / len(many)
+    # both cores' matrix-multiply peak, measured the same way (two single-threaded workers at once)
+    res["sgemm_2workers_gflops"] = sum(Parallel(n_jobs=2)(delayed(_pool_worker)("sgemm", []) for _ in range(2)))
     res["speedup_1core"] = res["reference_1core_s_per_clip"] / res["ours_1core_s_per_clip"]
     res["speedup_2workers"] = res["reference_2workers_s_per_clip"] / res["ours_2workers_s_per_clip"]
+    flops = network_flops_per_patch()
+    res["network_gflop_per_patch"] = sum(flops.values()) / 1e9
+    res["timbral_share_of_flops"] = (flops["conv2d"] + flops["conv2d_1"]) / sum(flops.values())
+    patches = float(np.mean([len(musicnn.patches(musicnn.log_mel(audio.decode(p, musicnn.SR)[0]))) for p in paths]))
+    res["patches_per_clip"] = patches
+    res["exact_floor_1core_s_per_clip"] = patches * res["network_gflop_per_patch"] / res["sgemm_1core_gflops"]
+    res["max_exact_speedup_1core"] = res["reference_1core_s_per_clip"] / res["exact_floor_1core_s_per_clip"]
+    res["exact_floor_2workers_s_per_clip"] = patches * res["network_gflop_per_patch"] / res["sgemm_2workers_gflops"]
+    res["max_exact_speedup_2workers"] = res["reference_2workers_s_per_clip"] / res["exact_floor_2workers_s_per_clip"]
     ours = np.stack([r["sets"]["musicnn"]["values"] for r in _ours_per_clip(paths)])
     ref = np.stack(_reference_per_clip(paths))
     res["max_abs_diff_penultimate"] = float(np.abs(ours - ref).max())
@@ -297,6 +350,15 @@ def musicnn_bench(paths, args, out=None) -> int:
         f"{res['ours_2workers_s_per_clip']:.3f} vs {res['reference_2workers_s_per_clip']:.3f} s/clip = "
         f"{res['speedup_2workers']:.2f}x; max |difference| of the 200-D embeddings "
         f"{res['max_abs_diff_penultimate']:.1e}"
+    )
+    print(
+        f"musicnn, the floor for exact arithmetic: {res['network_gflop_per_patch']:.2f} GFLOP per patch "
+        f"({100 * res['timbral_share_of_flops']:.0f}% in the two timbral convolutions) x {res['patches_per_clip']:.1f} "
+        f"patches per clip at this core's float32 matrix-multiply peak ({res['sgemm_1core_gflops']:.0f} GFLOP/s) = "
+        f"{res['exact_floor_1core_s_per_clip']:.3f} s/clip: at most {res['max_exact_speedup_1core']:.2f}x the original "
+        f"graph pipeline on one core; two workers ({res['sgemm_2workers_gflops']:.0f} GFLOP/s together) "
+        f"{res['exact_floor_2workers_s_per_clip']:.3f} s/clip, at most {res['max_exact_speedup_2workers']:.2f}x "
+        f"(decoding and the mel spectrogram aside)"
     )
     for n in (200, args.n_musicnn_memory):
         m = res[f"memory_{n}"]
