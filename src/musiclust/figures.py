@@ -61,7 +61,6 @@ def write_figures(
     The 2-D UMAP of every representation is saved to ``embeddings_2d.npz`` (``<rep>_xy``, ``<rep>_rows``: the track
     indices plotted) for the explorer and the notebook."""
     from .evaluation import wide_summary
-    from .models import MODELS, LatentModel
 
     fig_dir = run_dir / "figures"
     fig_dir.mkdir(exist_ok=True)
@@ -83,10 +82,27 @@ def write_figures(
         if len(Z) > config.plot_max_points:  # t-SNE is O(n^2) in memory: plot a seeded subsample, and say so
             plot_idx = np.sort(np.random.default_rng(seed).choice(len(Z), config.plot_max_points, replace=False))
         plan.append((name, seed, idx, plot_idx, labels))
-    # Each representation's maps and distribution are drawn in a worker process (t-SNE, UMAP and three PNGs, about
-    # 1.5 s each): with a few dozen representations this was the run's longest single-core stretch. The results do not
-    # depend on the process (both embeddings are seeded; umap-learn's compiled kernels are cached on disk).
-    drawn = Parallel(n_jobs=config.n_jobs)(
+    first_histories = {n: histories[f"{n}_seed{s}"] for n, s in first_seed.items() if f"{n}_seed{s}" in histories}
+    if first_histories:
+        written.append(
+            _save(
+                training_curves_figure(first_histories, "training curves (first seed)"), fig_dir / "training_curves.png"
+            )
+        )
+    primary = tracks[dataset.primary_label].to_numpy()
+    examples = _examples(primary)
+    names = [f"{track_name(tracks.iloc[i].to_dict())} ({primary[i]})" for i in examples]
+    model_jobs = [
+        job
+        for name, seed in first_seed.items()
+        if (job := _model_figure_job(name, reps[(name, seed)], inputs, examples, names, fig_dir)) is not None
+    ]
+    # Each representation's maps and distribution, and each trained model's reconstructions (and a Beta-VAE's
+    # traversals), are drawn in worker processes: t-SNE, UMAP and three PNGs take about 1.5 s a representation, loading
+    # a model and drawing its reconstructions about 0.7 s, and one after another in the main process they were the
+    # run's longest single-core stretch. The results do not depend on the process (both embeddings are seeded;
+    # umap-learn's compiled kernels are cached on disk).
+    jobs = [
         delayed(_representation_figures)(
             reps[(name, seed)]["Z"][plot_idx],
             name,
@@ -102,7 +118,9 @@ def write_figures(
             fig_dir,
         )
         for name, seed, idx, plot_idx, labels in plan
-    )
+    ]
+    done = Parallel(n_jobs=config.n_jobs)(jobs + [delayed(_model_figures)(**job) for job in model_jobs])
+    drawn, model_drawn = done[: len(plan)], done[len(plan) :]
     np.savez_compressed(
         run_dir / "embeddings_2d.npz",
         **{
@@ -112,63 +130,10 @@ def write_figures(
         },
     )
     written.extend(path for _, paths in drawn for path in paths)
-
-    first_histories = {n: histories[f"{n}_seed{s}"] for n, s in first_seed.items() if f"{n}_seed{s}" in histories}
-    if first_histories:
-        written.append(
-            _save(
-                training_curves_figure(first_histories, "training curves (first seed)"), fig_dir / "training_curves.png"
-            )
-        )
-
-    primary = tracks[dataset.primary_label].to_numpy()
-    examples = _examples(primary)
-    names = [f"{track_name(tracks.iloc[i].to_dict())} ({primary[i]})" for i in examples]
-    for name, seed in first_seed.items():
-        path = reps[(name, seed)]["model_path"]
-        base = split_name(name)[0]
-        spec = MODELS.get(base)
-        X_rep = inputs.for_representation(name).audio  # the features this model was trained on
-        if not path or (spec and spec.dec_refine and not spec.dec_keeps_reconstruction):
-            continue  # DEC refines the encoder without its decoder: the two no longer match, nothing to show
-        try:
-            model = LatentModel.load(path)
-            kw = {}
-            if base == "cvae":
-                kw["condition"] = inputs.condition[examples]
-            if base == "multimodal":
-                kw.update(lyrics=inputs.lyrics[examples], lyrics_mask=inputs.lyrics_mask[examples])
-            if spec and spec.conv:
-                # the middle 3-s crop of each example, at the resolution the model sees (the transfer ConvVAE: in
-                # musicnn's own log-mel, with the front-end steps under it, one per 4 frames)
-                clips = inputs.musicnn_logmel if spec.frontend else inputs.logmel
-                crop, step = model.crop_, 4 if spec.frontend else 1
-                start = max(0, (clips.shape[2] - crop) // 2) // step * step
-                originals = np.asarray(clips[examples][:, :, start : start + crop])
-                side = None
-                if spec.frontend:
-                    side = np.asarray(inputs.musicnn_frontend[examples][:, :, start // step : (start + crop) // step])
-                what = "Transfer ConvVAE (musicnn front end)" if spec.frontend else "ConvVAE"
-                fig = logmel_reconstruction_figure(
-                    originals,
-                    model.reconstruct(originals, frontend=side),
-                    names,
-                    f"{what}: {crop}-frame log-mel crops (3 s) and their reconstructions",
-                )
-                written.append(_save(fig, fig_dir / f"reconstruction_{base}.png"))
-            else:
-                fig = feature_reconstruction_figure(
-                    X_rep[examples],
-                    model.reconstruct(X_rep[examples], **kw),
-                    names,
-                    f"{name}: feature-vector reconstructions",
-                )
-                written.append(_save(fig, fig_dir / f"reconstruction_{name}.png"))
-            if base == "beta_vae":
-                activity = (reps[(name, seed)].get("history") or {}).get("latent_activity")
-                written.append(_traversal(model, reps[(name, seed)]["Z"], fig_dir, name, activity))
-        except Exception as exc:  # a figure must never cost the run its results
-            log.warning("figure for %s skipped: %s", name, str(exc).splitlines()[0])
+    for job, (paths, problem) in zip(model_jobs, model_drawn):
+        written.extend(paths)
+        if problem:  # a figure must never cost the run its results
+            log.warning("figure for %s skipped: %s", job["name"], problem)
 
     wide = wide_summary(summary, labels_shown)
     for col in labels_shown:
@@ -205,6 +170,71 @@ def _representation_figures(
     fig = cluster_distribution_figure(labels, label_columns, distribution_title)
     paths.append(_save(fig, fig_dir / f"distribution_{name}.png"))
     return umap_xy, paths
+
+
+def _model_figure_job(name: str, rep: dict, inputs, examples: np.ndarray, names: list[str], fig_dir: Path):
+    """What a worker needs to draw one trained model's reconstructions of the ``examples`` (`_model_figures`'s
+    keyword arguments), or None when there is nothing to draw: no saved model, or DEC, which refines the encoder
+    without its decoder (the two no longer match)."""
+    from .models import MODELS
+
+    base = split_name(name)[0]
+    spec = MODELS.get(base)
+    if not rep["model_path"] or (spec and spec.dec_refine and not spec.dec_keeps_reconstruction):
+        return None
+    job = {"path": rep["model_path"], "name": name, "names": names, "fig_dir": fig_dir, "kw": {}}
+    if spec and spec.conv:  # whole clips: the worker cuts the crop the model sees
+        job["originals"] = np.asarray((inputs.musicnn_logmel if spec.frontend else inputs.logmel)[examples])
+        if spec.frontend:
+            job["kw"]["frontend"] = np.asarray(inputs.musicnn_frontend[examples])
+        return job
+    job["originals"] = inputs.for_representation(name).audio[examples]  # the features this model was trained on
+    if base == "cvae":
+        job["kw"]["condition"] = inputs.condition[examples]
+    if base == "multimodal":
+        job["kw"].update(lyrics=inputs.lyrics[examples], lyrics_mask=inputs.lyrics_mask[examples])
+    if base == "beta_vae":
+        job["traverse"] = (rep["Z"], (rep.get("history") or {}).get("latent_activity"))
+    return job
+
+
+def _model_figures(
+    path: str,
+    name: str,
+    originals: np.ndarray,
+    kw: dict,
+    names: list[str],
+    fig_dir: Path,
+    traverse: tuple | None = None,
+) -> tuple[list[Path], str | None]:
+    """Runs in a worker: a saved model's reconstructions of ``originals`` (feature vectors, or for a ConvVAE whole
+    log-mel clips, of which it shows the middle crop) and, given ``traverse`` ``(Z, latent activity)``, its latent
+    traversals. Returns ``(paths, problem)``: a figure that cannot be drawn is reported, never raised."""
+    from .models import LatentModel
+
+    try:
+        model = LatentModel.load(path)
+        if model.spec.conv:
+            # the middle 3-s crop of each example, at the resolution the model sees (the transfer ConvVAE: in musicnn's
+            # own log-mel, with the front-end steps under it, one per 4 frames)
+            crop, step = model.crop_, 4 if model.spec.frontend else 1
+            start = max(0, (originals.shape[2] - crop) // 2) // step * step
+            originals = originals[:, :, start : start + crop]
+            if "frontend" in kw:
+                kw = {"frontend": kw["frontend"][:, :, start // step : (start + crop) // step]}
+            what = "Transfer ConvVAE (musicnn front end)" if model.spec.frontend else "ConvVAE"
+            title = f"{what}: {crop}-frame log-mel crops (3 s) and their reconstructions"
+            fig = logmel_reconstruction_figure(originals, model.reconstruct(originals, **kw), names, title)
+            paths = [_save(fig, fig_dir / f"reconstruction_{model.name}.png")]
+        else:
+            title = f"{name}: feature-vector reconstructions"
+            fig = feature_reconstruction_figure(originals, model.reconstruct(originals, **kw), names, title)
+            paths = [_save(fig, fig_dir / f"reconstruction_{name}.png")]
+        if traverse is not None:
+            paths.append(_traversal(model, traverse[0], fig_dir, name, traverse[1]))
+        return paths, None
+    except Exception as exc:
+        return [], str(exc).splitlines()[0]
 
 
 def save_embeddings(run_dir: Path, reps: dict, config) -> Path:
