@@ -386,7 +386,9 @@ def _representations(
                 if hit is not None:
                     results[job] = {**hit, "cached": True}
                     jobs.remove(job)
-    pool = ThreadPoolExecutor(max_workers=1) if while_training else None
+    # (with nothing to train -- every model from the cache -- there is nothing to overlap with: None is returned and
+    # the caller scores the direct representations with the others, in parallel)
+    pool = ThreadPoolExecutor(max_workers=1) if while_training and jobs else None
     direct = {key: value for key, value in results.items() if not is_model(key[0])}
     pending = pool.submit(while_training, direct) if pool else None
     if jobs:
@@ -628,7 +630,7 @@ def run(config: ExperimentConfig, progress: bool = True) -> Path:
         return score(config, dataset, these, targets, X, inputs.condition_column, model_notes, feature_set)
 
     # the direct representations (raw, pca, lyrics, audio_lyrics) are scored while the models train
-    reps, skipped_reps, (direct_metrics, direct_assignments) = _representations(
+    reps, skipped_reps, direct_scores = _representations(
         config, inputs, run_dir, progress, extra_model_params=mixture_k, while_training=score_these
     )
     timing["representations"] = round(time.perf_counter() - t, 2)
@@ -640,12 +642,15 @@ def run(config: ExperimentConfig, progress: bool = True) -> Path:
             f"same inputs, settings, seed and code); --retrain trains them again"
         )
     t = time.perf_counter()
-    trained = {key: rep for key, rep in reps.items() if is_model(key[0])}
-    model_metrics, assignments = (
-        _score_in_parallel(score_these, trained, config.n_jobs) if trained else (direct_metrics.iloc[:0], {})
-    )
+    if direct_scores is None:  # nothing was trained, so nothing ran beside the training: score them all now
+        direct_metrics, direct_assignments = None, {}
+        pending = reps
+    else:
+        direct_metrics, direct_assignments = direct_scores
+        pending = {key: rep for key, rep in reps.items() if is_model(key[0])}
+    model_metrics, assignments = _score_in_parallel(score_these, pending, config.n_jobs) if pending else score_these({})
     order = {name: i for i, name in enumerate(config.representations)}
-    metrics = pd.concat([direct_metrics, model_metrics], ignore_index=True)
+    metrics = pd.concat([m for m in (direct_metrics, model_metrics) if m is not None], ignore_index=True)
     metrics = metrics.iloc[np.argsort(metrics["representation"].map(order).to_numpy(), kind="stable")]
     metrics = metrics.reset_index(drop=True)
     assignments = {**direct_assignments, **assignments}
