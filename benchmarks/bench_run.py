@@ -4,7 +4,8 @@ again: `--retrain`), repeat (the same study again: its trained models come from 
 
     python benchmarks/bench_run.py [--skip-cold]
 
-Prints the wall times and where the time goes (config.json's timing_s), and writes benchmarks/results/run.json.
+Prints the wall times and where the time goes (config.json's timing_s; and for a run that trained its models, the
+seconds its fits took in their workers, ConvVAE and dense models apart), and writes benchmarks/results/run.json.
 """
 
 from __future__ import annotations
@@ -21,6 +22,12 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 
 
+def is_model(name: str) -> bool:
+    from musiclust.representations import is_model as trained
+
+    return trained(name)
+
+
 def timed_run(args: list[str], out_dir: Path) -> dict:
     t = time.perf_counter()
     proc = subprocess.run(
@@ -34,12 +41,26 @@ def timed_run(args: list[str], out_dir: Path) -> dict:
         raise SystemExit(f"run failed: {proc.stderr.strip().splitlines()[-1]}")
     run_dir = Path(proc.stdout.strip().splitlines()[-1].split("results written to ")[-1])
     info = json.loads((run_dir / "config.json").read_text())
-    return {
+    out = {
         "wall_s": round(wall, 1),
         "timing_s": info["timing_s"],
         "n_tracks": info["resolved"]["n_tracks"],
         "models_from_cache": len(info["resolved"]["models_from_cache"]),
     }
+    if not out["models_from_cache"]:
+        # where the training went: each fit's own seconds in its worker (metrics.csv), summed per kind of model
+        import pandas as pd
+
+        fits = pd.read_csv(run_dir / "metrics.csv", usecols=["representation", "seed", "fit_seconds"])
+        fits = fits.drop_duplicates(["representation", "seed"])
+        fits = fits[fits["representation"].map(is_model)]
+        conv = fits["representation"].str.startswith("convvae")
+        out["training_worker_s"] = {
+            "convvae": round(float(fits.loc[conv, "fit_seconds"].sum()), 1),
+            "dense": round(float(fits.loc[~conv, "fit_seconds"].sum()), 1),
+            "fits": int(len(fits)),
+        }
+    return out
 
 
 def main() -> int:
@@ -63,6 +84,12 @@ def main() -> int:
             f"{name:>6}: {r['wall_s']:6.1f} s wall for {r['n_tracks']} tracks, {r['models_from_cache']} models "
             f"from the cache; stages (s): {r['timing_s']}"
         )
+        if "training_worker_s" in r:
+            t = r["training_worker_s"]
+            print(
+                f"        training: {t['fits']} fits, {t['convvae'] + t['dense']:.0f} worker-seconds "
+                f"(ConvVAE {t['convvae']:.0f}, dense models {t['dense']:.0f})"
+            )
     return 0
 
 
