@@ -416,3 +416,16 @@ def test_no_vae_collapses_on_real_lyrics_alone(shared_data, seed):
         nmi[name] = external_metrics(y, cluster("kmeans", m.encode(L), 2, seed).labels)["nmi"]
     assert nmi["vae"] >= nmi["ae"] - 0.05 and nmi["vae"] > 0.9, nmi
     assert nmi["beta_vae"] > 0.5, nmi  # it keeps the language, however few units it spends on it
+
+
+def test_every_crop_trained_model_gets_the_crop_schedule():
+    """Both ConvVAEs see 10 crops of every clip an epoch, so both train ``conv_epochs`` epochs of 64 crops; the
+    transfer ConvVAE once got the dense models' schedule (40 epochs of 32), 2.5x the epochs of the other."""
+    from musiclust.config import CROP_MODELS, ExperimentConfig
+
+    assert CROP_MODELS == {name for name, spec in MODELS.items() if spec.conv}
+    config = ExperimentConfig(conv_epochs=7, epochs=40, batch_size=32)
+    for name in MODELS:
+        params = config.model_params(name)
+        expected = (7, 64, 2) if MODELS[name].conv else (40, 32, config.kl_warmup_epochs)
+        assert (params["epochs"], params["batch_size"], params["kl_warmup_epochs"]) == expected, name

@@ -8,6 +8,10 @@ from pathlib import Path
 
 from .errors import MusiclustError
 
+# The models (models.base.MODELS entries with conv=True) that train on 3-s crops, 10 per clip an epoch: named here so
+# the config needs no Keras import; tests/test_models.py checks it against the registry.
+CROP_MODELS = frozenset({"convvae", "convvae_musicnn"})
+
 
 @dataclass
 class DatasetConfig:
@@ -168,9 +172,11 @@ class ExperimentConfig:
     def model_params(self, name: str | None = None) -> dict:
         """Keyword arguments for `models.LatentModel` ``name``, from this config.
 
-        The ConvVAE trains on 10 crops per clip per epoch, so it gets ``conv_epochs`` epochs of batches of 64 crops
-        and a KL warm-up of a third of them.
+        Both ConvVAEs (from scratch and on musicnn's front end: every model whose registry entry is convolutional)
+        train on 10 crops per clip per epoch, so they get ``conv_epochs`` epochs of batches of 64 crops and a KL
+        warm-up of a third of them.
         """
+
         params = {
             "latent_dim": self.latent_dim,
             "hidden": tuple(self.hidden),
@@ -181,7 +187,7 @@ class ExperimentConfig:
             "patience": self.patience,
             "kl_warmup_epochs": self.kl_warmup_epochs,
         }
-        if name == "convvae":
+        if name in CROP_MODELS:
             params.update(
                 epochs=self.conv_epochs,
                 batch_size=64,

@@ -24,7 +24,7 @@ from sklearn.preprocessing import StandardScaler
 from . import __version__, atomic
 from .cards import save_words
 from .clustering import CLUSTERERS, UMAP_PARAMS
-from .config import ExperimentConfig
+from .config import CROP_MODELS, ExperimentConfig
 from .datasets import LOADERS, load_dataset
 from .datasets.base import pairing_line
 from .datasets.language import ensure_language
@@ -339,7 +339,7 @@ def _representations(
     def params_for(name: str) -> dict:
         model = {**config.model_params(name), **(extra_model_params or {})}
         # small collections: one batch holds the training split
-        if split_name(name)[0] != "convvae" and model["batch_size"] > n_train:
+        if split_name(name)[0] not in CROP_MODELS and model["batch_size"] > n_train:
             model["batch_size"] = max(1, n_train)
         return {"latent_dim": config.latent_dim, "model": model}
 
