@@ -22,12 +22,6 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 
 
-def is_model(name: str) -> bool:
-    from musiclust.representations import is_model as trained
-
-    return trained(name)
-
-
 def timed_run(args: list[str], out_dir: Path) -> dict:
     t = time.perf_counter()
     proc = subprocess.run(
@@ -51,10 +45,13 @@ def timed_run(args: list[str], out_dir: Path) -> dict:
         # where the training went: each fit's own seconds in its worker (metrics.csv), summed per kind of model
         import pandas as pd
 
+        from musiclust.config import CROP_MODELS
+        from musiclust.representations import is_model, split_name
+
         fits = pd.read_csv(run_dir / "metrics.csv", usecols=["representation", "seed", "fit_seconds"])
         fits = fits.drop_duplicates(["representation", "seed"])
         fits = fits[fits["representation"].map(is_model)]
-        conv = fits["representation"].str.startswith("convvae")
+        conv = fits["representation"].map(lambda name: split_name(name)[0] in CROP_MODELS)
         out["training_worker_s"] = {
             "convvae": round(float(fits.loc[conv, "fit_seconds"].sum()), 1),
             "dense": round(float(fits.loc[~conv, "fit_seconds"].sum()), 1),

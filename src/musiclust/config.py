@@ -176,7 +176,6 @@ class ExperimentConfig:
         train on 10 crops per clip per epoch, so they get ``conv_epochs`` epochs of batches of 64 crops and a KL
         warm-up of a third of them.
         """
-
         params = {
             "latent_dim": self.latent_dim,
             "hidden": tuple(self.hidden),

@@ -314,12 +314,16 @@ def _training_tasks(jobs: list[tuple[str, int]]) -> list[list[tuple[str, int]]]:
     for the other seeds (`models.trainers`: a dense fit is mostly tracing; the same weights either way). A
     convolutional model's fit is compute-bound and long, so each of its seeds is a task of its own, and the longest
     tasks start first, so the workers finish close together."""
-    cost = {"convvae": 0, "convvae_musicnn": 0, "multimodal": 1, "gmmvae": 2, "ae": 3, "cvae": 4}
+    cost = {"multimodal": 1, "gmmvae": 2, "ae": 3, "cvae": 4}  # the crop models (CROP_MODELS) first: 0
     tasks: dict[tuple, list] = {}
     for name, seed in jobs:
-        on_crops = {"logmel", "musicnn_frames"} & set(REPRESENTATIONS[name].requires)
-        tasks.setdefault((name, seed) if on_crops else (name,), []).append((name, seed))
-    return sorted(tasks.values(), key=lambda t: (cost.get(split_name(t[0][0])[0], 9), t[0][1], t[0][0]))
+        tasks.setdefault((name, seed) if split_name(name)[0] in CROP_MODELS else (name,), []).append((name, seed))
+
+    def order(task):
+        base = split_name(task[0][0])[0]
+        return (0 if base in CROP_MODELS else cost.get(base, 9), task[0][1], task[0][0])
+
+    return sorted(tasks.values(), key=order)
 
 
 def _representations(
