@@ -350,6 +350,68 @@ def test_multimodal_both_experts_matter_on_real_songs(shared_data, hybrid_featur
     np.testing.assert_allclose(no_lyrics, experts["audio"], atol=1e-5)  # without lyrics only the audio expert speaks
 
 
+def _eager_refine(encoder, decoder, X, n_clusters, seed, keep_reconstruction, gamma=0.1, epochs=5, batch_size=64):
+    """DEC/IDEC's refinement written op by op and run eagerly: the reference for the traced step of models.idec."""
+    import keras
+    import tensorflow as tf
+    from sklearn.cluster import KMeans
+
+    from musiclust.models.idec import soft_assign, target_distribution
+
+    km = KMeans(n_clusters, n_init=10, random_state=seed).fit(np.asarray(encoder(X)[0]))
+    centres = tf.Variable(km.cluster_centers_.astype(np.float32))
+    optimizer = keras.optimizers.Adam(1e-3)
+    weights = [w for w in encoder.trainable_weights if "z_log_var" not in w.path]
+    weights += (decoder.trainable_weights if keep_reconstruction else []) + [centres]
+    rng, kls = np.random.default_rng(seed), []
+    for _ in range(epochs):
+        q = np.asarray(soft_assign(np.asarray(encoder(X)[0]), centres))
+        p = target_distribution(q).astype(np.float32)
+        order = rng.permutation(len(X))  # no early stop: every epoch is compared
+        for start in range(0, len(X), batch_size):
+            idx = order[start : start + batch_size]
+            with tf.GradientTape() as tape:
+                z = encoder(X[idx])[0]
+                qb = soft_assign(z, centres)
+                kl = tf.reduce_mean(tf.reduce_sum(p[idx] * tf.math.log((p[idx] + 1e-10) / (qb + 1e-10)), axis=1))
+                loss = kl
+                if keep_reconstruction:
+                    loss = tf.reduce_mean(tf.reduce_sum(tf.square(X[idx] - decoder(z)), axis=1)) * 0.5 + gamma * kl
+            optimizer.apply_gradients(zip(tape.gradient(loss, weights), weights))
+            kls.append(float(kl))
+    return centres.numpy(), kls
+
+
+@pytest.mark.parametrize("keep_reconstruction", [True, False])
+def test_the_traced_dec_step_computes_the_eager_step_to_the_bit(keep_reconstruction):
+    import tensorflow as tf
+
+    from musiclust.models.idec import refine
+
+    X, _ = blobs(k=3)
+    traced, eager = (LatentModel("ae", seed=0, **FAST).fit(X).model_ for _ in range(2))
+    centres, history = refine(
+        traced.encoders["audio"],
+        traced.decoders["audio"],
+        X,
+        3,
+        0,
+        epochs=5,
+        tol=-1.0,
+        keep_reconstruction=keep_reconstruction,
+    )
+    ref_centres, ref_kls = _eager_refine(eager.encoders["audio"], eager.decoders["audio"], X, 3, 0, keep_reconstruction)
+    assert len(history["idec_kl"]) == 5 and len(ref_kls) == 5 * 2  # 5 epochs of 2 batches (120 rows, 64 a batch)
+    np.testing.assert_array_equal(centres, ref_centres)
+    for a, b in zip(traced.encoders["audio"].get_weights(), eager.encoders["audio"].get_weights()):
+        np.testing.assert_array_equal(a, b)
+    if keep_reconstruction:
+        for a, b in zip(traced.decoders["audio"].get_weights(), eager.decoders["audio"].get_weights()):
+            np.testing.assert_array_equal(a, b)
+    # the graph optimizer, off for the step, is back on for the rest of the process
+    assert not tf.config.optimizer.get_experimental_options().get("disable_meta_optimizer", False)
+
+
 @pytest.mark.parametrize("name", ["idec", "dec"])
 def test_dec_and_idec_refine_the_autoencoder_latent_towards_clusters(tmp_path, name):
     from sklearn.cluster import KMeans
