@@ -145,6 +145,7 @@ def test_every_metric_cell_is_a_number_or_nan_with_a_reason(quick_run):
     assert db["noise_fraction"] == 1.0 and np.isnan(db["nmi"]) and "all points are noise" in db["note"]
     cvae = m[(m["representation"] == "cvae") & (m["clusterer"] == "kmeans") & (m["target"] == "language")].iloc[0]
     assert "conditioned on 'language'" in cvae["note"] and "not a fair test" in cvae["note"]
+    assert cvae["note"].count("conditioned on 'language'") == 1  # said once, in full
     cvae_style = m[(m["representation"] == "cvae") & (m["clusterer"] == "kmeans") & (m["target"] == "style")]
     assert "not a fair test" not in cvae_style.iloc[0]["note"]
     vade = m[(m["representation"] == "gmmvae")].iloc[0]

@@ -254,7 +254,8 @@ def _row(
             notes.append(f"{target.label}: {ext.pop('note')}")
     row.update(ext)
     if split_name(name)[0] == "cvae" and condition_column == target.label:
-        notes.append(f"conditioned on '{target.label}': its {target.label} scores are not a fair test")
+        said = f"conditioned on '{target.label}'"  # the representation's own note, said again in full here
+        notes = [n for n in notes if n != said] + [f"{said}: its {target.label} scores are not a fair test"]
     row["note"] = "; ".join(dict.fromkeys(notes))
     return row
 
