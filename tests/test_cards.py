@@ -72,6 +72,27 @@ def test_a_line_in_another_language_counts_for_that_language():
     assert stop_words(None) == frozenset() and stop_words("zz") == frozenset()
 
 
+def test_a_songs_language_is_its_label_and_detected_only_where_it_has_none():
+    from musiclust.features.words import track_word_counts
+
+    tracks = pd.DataFrame(
+        {
+            # lingua calls this Latin Kyrie German; its label says Latin, as does the card's language mix
+            "lyrics": [
+                "Kyrieleison. Christeleison. Kyrieleison.",
+                "Wo soll ich fliehen hin, weil ich beschweret bin, mit vielen, grossen Suenden?",
+                "Dicant nunc iudei quomodo milites custodientes sepulcrum perdiderunt regem",
+                "Wir Christenleut haben jetzund Freud, weil uns zu Trost ist Christus Mensch geboren",
+            ],
+            "language": ["la", "de", "la", ""],
+        }
+    )
+    _, _, row_track, row_language = track_word_counts(tracks)
+    by_track = dict(zip(row_track.tolist(), row_language.tolist()))
+    assert by_track[0] == "la" and by_track[1] == "de" and by_track[2] == "la"
+    assert by_track[3] == "de"  # no label: detected among the labelled languages
+
+
 def test_class_tfidf_is_bertopics_formula():
     from scipy import sparse
 
