@@ -35,7 +35,8 @@ For each set: mean +- std over seeds of NMI/ARI/ACC for every representation x c
 comparisons: the best VAE-family (representation, clusterer) by mean NMI against each label vs the best raw/PCA one,
 and vs the best raw one alone, overall and per input (MFCC, musicnn), with the per-seed differences (same seeds),
 their mean +- std, and how many seeds favour the VAE family; each model's active latent units (posterior collapse);
-and the issue's targets. Writes benchmarks/results/quality_<set>.csv (per seed) and quality_summary.json.
+the measured values the issues' targets name, and issue 16's quality targets with a verdict each. Writes
+benchmarks/results/quality_<set>.csv (per seed) and quality_summary.json.
 """
 
 from __future__ import annotations
@@ -365,7 +366,8 @@ def summarize(name: str, df: pd.DataFrame, labels: list[str], seeds: list[int]) 
         )
     out["collapse"] = [ln for lab in labels for ln in collapse(df, lab)]
     out["targets"] = targets(df, labels)
-    for line in out["collapse"] + out["targets"]:
+    out["issue_16"] = verdicts(name, df, out["comparisons"])
+    for line in out["collapse"] + out["targets"] + out["issue_16"]:
         print("  " + line)
     return out
 
@@ -462,6 +464,68 @@ def targets(df: pd.DataFrame, labels: dict) -> list[str]:
                 f"{conv} K-Means {primary} NMI {c[0]:.3f} ± {c[1]:.3f} (best clusterer {b[1]} {b[2]:.3f}) vs raw MFCC "
                 f"K-Means {r[0]:.3f} ± {r[1]:.3f}"
             )
+    return out
+
+
+AUDIO_ONLY_INPUTS = ("mfcc", "musicnn", "log-mel crops", "musicnn front end")
+
+
+def verdicts(name: str, df: pd.DataFrame, comparisons: list[dict]) -> list[str]:
+    """Issue 16's quality targets for this set (the thresholds are the issue's goals, not measurements), each with
+    the measured value (mean over seeds) and whether it is met."""
+
+    def mean(rep, label, clu=None):
+        d = df[(df["representation"] == rep) & (df["label"] == label)]
+        if clu:
+            d = d[d["clusterer"] == clu]
+        if d.empty:
+            return None
+        return float(d.groupby("clusterer")["nmi"].mean().max())
+
+    def pair(label, input_, baselines):
+        return next(
+            (c for c in comparisons if (c["label"], c["input"], c["baselines"]) == (label, input_, baselines)), None
+        )
+
+    out = []
+
+    def check(what, value, goal, detail=""):
+        if value is None:
+            return
+        verdict = "met" if value >= goal else "NOT met"
+        out.append(f"issue 16: {what} >= {goal:g}: {value:.3f}{detail} -> {verdict}")
+
+    def conv_vs_raw(label):
+        raw = mean("raw", label, "kmeans")
+        for conv in ("convvae", "convvae_musicnn"):
+            c = mean(conv, label, "kmeans")
+            if c is not None and raw is not None:
+                check(f"{conv} K-Means - raw MFCC K-Means ({label})", c - raw, 0.0, f" ({c:.3f} vs {raw:.3f})")
+
+    if name == "emotify":
+        check("raw musicnn K-Means genre", mean("raw@musicnn", "genre", "kmeans"), 0.45)
+        for baselines in ("raw", "raw/PCA"):
+            c = pair("genre", "musicnn", baselines)
+            if c:
+                check(
+                    f"best VAE family on musicnn - best {baselines} on musicnn, paired",
+                    c["paired_difference"][0],
+                    0.0,
+                    f" ({c['best_family']} vs {c['best_baseline']}, {c['seeds_family_better']}/{c['n_seeds']} seeds)",
+                )
+        conv_vs_raw("genre")
+    elif name == "hybrid":
+        audio_only = df[df["input"].isin(AUDIO_ONLY_INPUTS) & (df["label"] == "genre_tag")]
+        if not audio_only.empty:
+            best = audio_only.groupby(["representation", "clusterer"])["nmi"].mean()
+            check("best audio-only genre_tag", float(best.max()), 0.17, f" ({' + '.join(best.idxmax())})")
+        check("multimodal@musicnn genre_tag (best clusterer)", mean("multimodal@musicnn", "genre_tag"), 0.20)
+        check("multimodal@musicnn language K-Means", mean("multimodal@musicnn", "language", "kmeans"), 0.93)
+        conv_vs_raw("genre_tag")
+    elif name == "corpus":
+        best = df[df["label"] == "style"].groupby(["representation", "clusterer"])["nmi"].mean()
+        if not best.empty:
+            check("best style", float(best.max()), 0.91, f" ({' + '.join(best.idxmax())})")
     return out
 
 
