@@ -5,7 +5,8 @@ again: `--retrain`), repeat (the same study again: its trained models come from 
     python benchmarks/bench_run.py [--skip-cold]
 
 Prints the wall times and where the time goes (config.json's timing_s; and for a run that trained its models, the
-seconds its fits took in their workers, ConvVAE and dense models apart), and writes benchmarks/results/run.json.
+seconds its fits took in their workers, ConvVAE and dense models apart), issue 16's cold and warm goals with a verdict
+each, and writes benchmarks/results/run.json.
 """
 
 from __future__ import annotations
@@ -87,7 +88,14 @@ def main() -> int:
                 f"        training: {t['fits']} fits, {t['convvae'] + t['dense']:.0f} worker-seconds "
                 f"(ConvVAE {t['convvae']:.0f}, dense models {t['dense']:.0f})"
             )
+    for name, goal in GOALS_S.items():
+        if name in out:
+            wall = out[name]["wall_s"]
+            print(f"issue 16: default study {name} <= {goal} s: {wall:.0f} s -> {'met' if wall <= goal else 'NOT met'}")
     return 0
+
+
+GOALS_S = {"cold": 300, "warm": 150}  # issue 16's goals for the default study on a 2-core machine (not measurements)
 
 
 if __name__ == "__main__":
