@@ -418,48 +418,51 @@ def main() -> int:
     return 0
 
 
+# the inputs of representations that hear the audio (or read the feature table) and nothing else
+AUDIO_ONLY_INPUTS = ("mfcc", "musicnn", "log-mel crops", "musicnn front end", "table")
+
+
+def _nmi(df: pd.DataFrame, rep: str, label: str, clu: str = "kmeans") -> tuple[float, float] | None:
+    """``(mean, std)`` over seeds of ``rep`` + ``clu`` against ``label``, or None where it was not measured."""
+    s = df[(df["representation"] == rep) & (df["label"] == label) & (df["clusterer"] == clu)]["nmi"]
+    return (float(s.mean()), float(s.std(ddof=0))) if len(s) else None
+
+
+def _best(df: pd.DataFrame, reps, label: str) -> tuple[str, str, float, float] | None:
+    """The (representation, clusterer) among ``reps`` with the highest mean NMI against ``label``: ``(rep, clusterer,
+    mean, std)``, or None."""
+    d = df[df["representation"].isin(list(reps)) & (df["label"] == label)]
+    if d.empty:
+        return None
+    m = d.groupby(["representation", "clusterer"])["nmi"].agg(["mean", "std"])
+    (r, c) = m["mean"].idxmax()
+    return r, c, float(m.loc[(r, c), "mean"]), float(m.loc[(r, c), "std"])
+
+
+def _audio_only(df: pd.DataFrame) -> list[str]:
+    return sorted(df.loc[df["input"].isin(AUDIO_ONLY_INPUTS), "representation"].unique())
+
+
 def targets(df: pd.DataFrame, labels: dict) -> list[str]:
     """The issues' model targets, as measured: mean ± std over seeds."""
-
-    def nmi(rep, label, clu="kmeans"):
-        s = df[(df["representation"] == rep) & (df["label"] == label) & (df["clusterer"] == clu)]["nmi"]
-        return (float(s.mean()), float(s.std(ddof=0))) if len(s) else None
-
-    def best(reps, label):
-        d = df[df["representation"].isin(reps) & (df["label"] == label)]
-        if d.empty:
-            return None
-        m = d.groupby(["representation", "clusterer"])["nmi"].agg(["mean", "std"])
-        (r, c) = m["mean"].idxmax()
-        return r, c, float(m.loc[(r, c), "mean"]), float(m.loc[(r, c), "std"])
-
     primary = next(iter(labels))
     out = []
-    if nmi("raw@musicnn", primary):
-        r = nmi("raw@musicnn", primary)
+    if r := _nmi(df, "raw@musicnn", primary):
         out.append(f"raw musicnn K-Means {primary} NMI {r[0]:.3f} ± {r[1]:.3f}")
-    audio_only = [
-        r
-        for r in df["representation"].unique()
-        if df[df["representation"] == r]["input"].iloc[0] in ("mfcc", "musicnn", "log-mel crops", "table")
-    ]
-    b = best(audio_only, primary)
-    if b:
+    if b := _best(df, _audio_only(df), primary):
         out.append(f"best audio-only {primary}: {b[0]} + {b[1]} {b[2]:.3f} ± {b[3]:.3f}")
     for rep in ("multimodal", "multimodal@musicnn"):
-        if "language" in labels and nmi(rep, "language"):
-            m, g = nmi(rep, "language"), best([rep], primary)
+        if "language" in labels and (m := _nmi(df, rep, "language")):
+            g, k = _best(df, [rep], primary), _nmi(df, rep, primary)
             out.append(
                 f"{rep}: language K-Means NMI {m[0]:.3f} ± {m[1]:.3f}; {primary} best {g[1]} {g[2]:.3f} ± {g[3]:.3f}, "
-                f"K-Means {nmi(rep, primary)[0]:.3f} ± {nmi(rep, primary)[1]:.3f}"
+                f"K-Means {k[0]:.3f} ± {k[1]:.3f}"
             )
-    if "language" in labels and nmi("lyrics", "language"):
-        v = nmi("lyrics", "language")
+    if "language" in labels and (v := _nmi(df, "lyrics", "language")):
         out.append(f"lyrics alone: language K-Means NMI {v[0]:.3f} ± {v[1]:.3f}")
     for conv in ("convvae", "convvae_musicnn"):
-        if nmi(conv, primary):
-            c, r = nmi(conv, primary), nmi("raw", primary)
-            b = best([conv], primary)
+        if c := _nmi(df, conv, primary):
+            r, b = _nmi(df, "raw", primary), _best(df, [conv], primary)
             out.append(
                 f"{conv} K-Means {primary} NMI {c[0]:.3f} ± {c[1]:.3f} (best clusterer {b[1]} {b[2]:.3f}) vs raw MFCC "
                 f"K-Means {r[0]:.3f} ± {r[1]:.3f}"
@@ -467,65 +470,47 @@ def targets(df: pd.DataFrame, labels: dict) -> list[str]:
     return out
 
 
-AUDIO_ONLY_INPUTS = ("mfcc", "musicnn", "log-mel crops", "musicnn front end")
-
-
 def verdicts(name: str, df: pd.DataFrame, comparisons: list[dict]) -> list[str]:
     """Issue 16's quality targets for this set (the thresholds are the issue's goals, not measurements), each with
     the measured value (mean over seeds) and whether it is met."""
-
-    def mean(rep, label, clu=None):
-        d = df[(df["representation"] == rep) & (df["label"] == label)]
-        if clu:
-            d = d[d["clusterer"] == clu]
-        if d.empty:
-            return None
-        return float(d.groupby("clusterer")["nmi"].mean().max())
-
-    def pair(label, input_, baselines):
-        return next(
-            (c for c in comparisons if (c["label"], c["input"], c["baselines"]) == (label, input_, baselines)), None
-        )
-
     out = []
 
     def check(what, value, goal, detail=""):
-        if value is None:
-            return
-        verdict = "met" if value >= goal else "NOT met"
-        out.append(f"issue 16: {what} >= {goal:g}: {value:.3f}{detail} -> {verdict}")
+        if value is not None:
+            out.append(f"issue 16: {what} >= {goal:g}: {value:.3f}{detail} -> {'met' if value >= goal else 'NOT met'}")
+
+    def check_best(what, reps, label, goal):
+        if b := _best(df, reps, label):
+            check(what, b[2], goal, f" ({b[0]} + {b[1]})")
 
     def conv_vs_raw(label):
-        raw = mean("raw", label, "kmeans")
+        raw = _nmi(df, "raw", label)
         for conv in ("convvae", "convvae_musicnn"):
-            c = mean(conv, label, "kmeans")
-            if c is not None and raw is not None:
-                check(f"{conv} K-Means - raw MFCC K-Means ({label})", c - raw, 0.0, f" ({c:.3f} vs {raw:.3f})")
+            if raw and (c := _nmi(df, conv, label)):
+                check(
+                    f"{conv} K-Means - raw MFCC K-Means ({label})", c[0] - raw[0], 0.0, f" ({c[0]:.3f} vs {raw[0]:.3f})"
+                )
 
     if name == "emotify":
-        check("raw musicnn K-Means genre", mean("raw@musicnn", "genre", "kmeans"), 0.45)
-        for baselines in ("raw", "raw/PCA"):
-            c = pair("genre", "musicnn", baselines)
-            if c:
+        if r := _nmi(df, "raw@musicnn", "genre"):
+            check("raw musicnn K-Means genre", r[0], 0.45)
+        for c in comparisons:
+            if (c["label"], c["input"]) == ("genre", "musicnn"):
                 check(
-                    f"best VAE family on musicnn - best {baselines} on musicnn, paired",
+                    f"best VAE family on musicnn - best {c['baselines']} on musicnn, paired",
                     c["paired_difference"][0],
                     0.0,
                     f" ({c['best_family']} vs {c['best_baseline']}, {c['seeds_family_better']}/{c['n_seeds']} seeds)",
                 )
         conv_vs_raw("genre")
     elif name == "hybrid":
-        audio_only = df[df["input"].isin(AUDIO_ONLY_INPUTS) & (df["label"] == "genre_tag")]
-        if not audio_only.empty:
-            best = audio_only.groupby(["representation", "clusterer"])["nmi"].mean()
-            check("best audio-only genre_tag", float(best.max()), 0.17, f" ({' + '.join(best.idxmax())})")
-        check("multimodal@musicnn genre_tag (best clusterer)", mean("multimodal@musicnn", "genre_tag"), 0.20)
-        check("multimodal@musicnn language K-Means", mean("multimodal@musicnn", "language", "kmeans"), 0.93)
+        check_best("best audio-only genre_tag", _audio_only(df), "genre_tag", 0.17)
+        check_best("multimodal@musicnn genre_tag (best clusterer)", ["multimodal@musicnn"], "genre_tag", 0.20)
+        if m := _nmi(df, "multimodal@musicnn", "language"):
+            check("multimodal@musicnn language K-Means", m[0], 0.93)
         conv_vs_raw("genre_tag")
     elif name == "corpus":
-        best = df[df["label"] == "style"].groupby(["representation", "clusterer"])["nmi"].mean()
-        if not best.empty:
-            check("best style", float(best.max()), 0.91, f" ({' + '.join(best.idxmax())})")
+        check_best("best style", df["representation"].unique(), "style", 0.91)
     return out
 
 

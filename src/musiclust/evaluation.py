@@ -254,8 +254,8 @@ def _row(
             notes.append(f"{target.label}: {ext.pop('note')}")
     row.update(ext)
     if split_name(name)[0] == "cvae" and condition_column == target.label:
-        said = f"conditioned on '{target.label}'"  # the representation's own note, said again in full here
-        notes = [n for n in notes if n != said] + [f"{said}: its {target.label} scores are not a fair test"]
+        # the CVAE's own note says what it is conditioned on; the join below drops the repeat
+        notes += [f"conditioned on '{target.label}'", f"its {target.label} scores are not a fair test"]
     row["note"] = "; ".join(dict.fromkeys(notes))
     return row
 

@@ -75,7 +75,6 @@ def refine(
     weights = [w for w in encoder.trainable_weights if "z_log_var" not in w.path]
     weights += (decoder.trainable_weights if keep_reconstruction else []) + [centres]
     optimizer.build(weights)
-    recon = keep_reconstruction
 
     # One traced training step for every batch: run eagerly, each step's ~20 small ops cost more in Python dispatch
     # than in arithmetic (IDEC's 30 epochs took 6 s on 294 tracks, one core).
@@ -83,15 +82,14 @@ def refine(
         input_signature=[
             tf.TensorSpec([None, X.shape[1]], tf.float32),
             tf.TensorSpec([None, n_clusters], tf.float32),
-        ],
-        reduce_retracing=True,
+        ]
     )
     def step(xb, pb):
         with tf.GradientTape() as tape:
             z = encoder(xb)[0]
             qb = soft_assign(z, centres)
             kl = tf.reduce_mean(tf.reduce_sum(pb * tf.math.log((pb + 1e-10) / (qb + 1e-10)), axis=1))
-            if recon:
+            if keep_reconstruction:
                 rec = tf.reduce_mean(tf.reduce_sum(tf.square(xb - decoder(z)), axis=1)) * 0.5
                 loss = rec + gamma * kl
             else:
