@@ -625,8 +625,8 @@ def limitations(run: Run) -> dict:
             "The corpus is real compositions with a synthesized performance: one General MIDI program per "
             "ensemble, so timbre separates ensembles (choir, voices, strings, fiddle) rather than composers, "
             "and part of any style score is the renderer's instrumentation. The Monteverdi madrigals' lyric text "
-            "in music21's files is OCR output split into syllables, kept as the scores hold it, so their lyric "
-            "words are partly syllables."
+            "in the music21 corpus files is OCR output split into syllables, kept as the scores hold it, so their "
+            "lyric words are partly syllables."
         )
     for s in res.get("representations_skipped", []):
         lim.append(f"Not run: {s['item'].replace('representation ', '')} ({s['reason']}).")
