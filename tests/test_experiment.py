@@ -486,6 +486,9 @@ def test_config_file_with_overrides_round_trips(small_corpus, tmp_path, capsys):
     assert saved["seeds"] == [7] and saved["latent_dim"] == 5 and saved["representations"] == ["raw", "pca"]
     again = ExperimentConfig.from_dict(saved)  # the saved config is a complete, loadable config
     assert again.to_dict() == saved
+    # the run's config.json itself (its record around the config) repeats the run
+    record = next((tmp_path / "out").glob("corpus-*/config.json"))
+    assert ExperimentConfig.from_file(record).to_dict() == saved
     bad = tmp_path / "bad.json"
     bad.write_text('{"sedes": [1]}')
     code, _, err = _run(["--config", str(bad)], capsys)

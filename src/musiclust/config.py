@@ -210,4 +210,8 @@ class ExperimentConfig:
                 data = json.loads(text)
         except Exception as exc:
             raise MusiclustError(f"cannot parse config {path}: {str(exc).splitlines()[0]}") from None
+        if isinstance(data, dict) and "run_id" in data and isinstance(data.get("config"), dict):
+            # a run's own config.json: its record (timings, versions, ...) holds the config it ran under "config",
+            # so `--config results/<run>/config.json` repeats that run
+            data = data["config"]
         return cls.from_dict(data)
