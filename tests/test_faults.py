@@ -330,19 +330,28 @@ def test_summary_counts_finite_seeds_and_degenerate_clusterings():
     assert s["n_seeds"] == 1 and s["n_degenerate"] == 2 and s["nmi_mean"] == pytest.approx(0.4)
 
 
-# 10. Random bytes named .wav -------------------------------------------------------------------------------------
-def test_random_bytes_named_wav_are_skipped_as_not_audio(collection, tmp_path, capsys):
+# 10. Random bytes named .wav; a silent file ---------------------------------------------------------------------
+def test_random_bytes_named_wav_and_silent_files_are_skipped_with_their_reasons(collection, tmp_path, capsys):
+    import soundfile as sf
+
     from musiclust.features import audio
 
     junk = tmp_path / "junk.wav"
     junk.write_bytes(np.random.default_rng(0).bytes(4096).replace(b"\xff", b"\x00"))
     with pytest.raises(audio.AudioDecodeError, match="not a recognised audio format"):
         audio.decode(str(junk))
+    silent, quiet = tmp_path / "silent.wav", tmp_path / "quiet.wav"
+    sf.write(silent, np.zeros((22050 * 5, 2)), 22050, subtype="PCM_16")  # digital silence, stereo
+    sf.write(quiet, 1e-3 * np.sin(np.arange(22050 * 5) / 7.0), 22050)  # -60 dBFS: quiet, but music can be
+    with pytest.raises(audio.AudioDecodeError, match=r"silent: all 5\.0 s of audio are below -90 dBFS"):
+        audio.decode(str(silent))
+    assert np.abs(audio.decode(str(quiet))[0]).max() > 5e-4
     folder = tmp_path / "coll"
     shutil.copytree(collection, folder)
     shutil.copyfile(junk, folder / "songs" / "junk.wav")
+    shutil.copyfile(silent, folder / "songs" / "silent.wav")
     meta = pd.read_csv(folder / "meta.csv", keep_default_na=False)
-    extra = meta.iloc[[0]].assign(file="songs/junk.wav")
+    extra = meta.iloc[[0, 0]].assign(file=["songs/junk.wav", "songs/silent.wav"])
     pd.concat([meta, extra], ignore_index=True).to_csv(folder / "meta.csv", index=False)
     code, _, err = _run(
         _folder(str(folder), str(folder / "meta.csv"), "--output-dir", str(tmp_path / "out"), *FAST),
@@ -352,6 +361,8 @@ def test_random_bytes_named_wav_are_skipped_as_not_audio(collection, tmp_path, c
     skipped = pd.read_csv(_only_run(tmp_path / "out") / "skipped.csv")
     row = skipped[skipped["item"].str.endswith("junk.wav")].iloc[0]
     assert "not a recognised audio format" in row["reason"] and "regular file" not in row["reason"]
+    assert skipped[skipped["item"].str.endswith("silent.wav")]["reason"].str.startswith("silent: ").all()
+    assert skipped["item"].str.endswith("silent.wav").sum() == 1
 
 
 # 11. No TensorFlow C++ chatter -----------------------------------------------------------------------------------

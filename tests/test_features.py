@@ -73,15 +73,16 @@ def test_bad_files_are_skipped_with_reasons_and_odd_ones_are_recorded(tmp_path, 
     sf.write(str(short), music_like(0.02), SR)  # 441 samples: shorter than one 2048-sample window
     corrupt.write_bytes(b"RIFF" + bytes(64))
     sf.write(str(empty), np.zeros(0, np.float32), SR)
-    paths = [clip, str(silent), str(short), str(corrupt), str(empty), str(tmp_path / "missing.wav")]
+    paths = [clip, str(short), str(silent), str(corrupt), str(empty), str(tmp_path / "missing.wav")]
     for fs in ("mfcc", "gtzan57", "mfcc_delta"):
         ex = extract(paths, fs, n_jobs=1, progress=False)
-        assert ex.kept == [0, 1, 2]
-        assert np.isfinite(ex.X).all() and ex.X.shape[0] == 3
-        assert ex.notes[2]["padded_from_samples"] == 441
+        assert ex.kept == [0, 1]
+        assert np.isfinite(ex.X).all() and ex.X.shape[0] == 2
+        assert ex.notes[1]["padded_from_samples"] == 441
         reasons = {s["item"]: s["reason"] for s in ex.skipped}
-        assert set(reasons) == set(paths[3:])
-        assert all(r.startswith(("unreadable", "file contains no", "cannot read")) for r in reasons.values())
+        assert set(reasons) == set(paths[2:])
+        assert reasons[str(silent)] == "silent: all 2.0 s of audio are below -90 dBFS (one 16-bit step)"
+        assert all(r.startswith(("silent", "unreadable", "file contains no", "cannot read")) for r in reasons.values())
 
 
 def test_gtzan57_agrees_with_the_naive_reference(clip):

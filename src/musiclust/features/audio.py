@@ -20,6 +20,9 @@ HOP_LENGTH = 512
 N_MELS = 128
 
 
+SILENCE_PEAK = 2.0**-15  # one step of 16-bit audio (-90.3 dBFS): a file whose every sample is quieter is silent
+
+
 class AudioDecodeError(MusiclustError):
     """A file that cannot be decoded (reported per file, never fatal for a collection)."""
 
@@ -43,6 +46,11 @@ def read(path: str, max_seconds: float | None = None) -> tuple[np.ndarray, dict]
         raise AudioDecodeError(f"unreadable audio: {unreadable_reason(path, exc)}") from None
     if y.shape[0] == 0:
         raise AudioDecodeError("file contains no audio frames")
+    # Digital silence (a failed rip or export) decodes fine but has no timbre: its MFCCs are all log(floor), an outlier
+    # that would form a cluster of its own. Quieter than one 16-bit step everywhere counts as silent.
+    if np.abs(y).max() < SILENCE_PEAK:  # (NaN samples compare False here and are reported by `resample`)
+        seconds = y.shape[0] / orig_sr
+        raise AudioDecodeError(f"silent: all {seconds:.1f} s of audio are below -90 dBFS (one 16-bit step)")
     y = y.mean(axis=1) if channels > 1 else y[:, 0]
     # non-finite samples are caught by `resample`, which every analysis goes through
     return np.ascontiguousarray(y, dtype=np.float32), {"orig_sr": int(orig_sr), "channels": int(channels)}
