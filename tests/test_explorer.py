@@ -7,6 +7,7 @@ import json
 import shutil
 import time
 from pathlib import Path
+from urllib.parse import unquote
 
 import numpy as np
 import pandas as pd
@@ -147,7 +148,7 @@ def test_explorer_in_a_real_browser(explorer_run, browser):
     time.sleep(1.0)
     later = browser.execute_script("return document.getElementById('player').currentTime")
     expected = Path(tracks["audio_path"][index]).resolve()
-    assert (explorer_run / state[0]).resolve() == expected  # that track's audio, by a path relative to the run
+    assert (explorer_run / unquote(state[0])).resolve() == expected  # that track's audio, relative to the run
     assert state[1] is False and later > state[2]  # it plays: not paused, time advancing
     assert browser.execute_script("return document.getElementById('now-playing').textContent").strip()
     shot = explorer_run / "explorer.png"
@@ -193,6 +194,43 @@ def test_explorer_in_a_real_browser(explorer_run, browser):
     assert browser.execute_script("return document.getElementById('card').dataset.cluster") == cluster
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert not errors, errors
+
+
+def test_the_player_plays_files_whose_names_hold_url_characters(explorer_run, browser, tmp_path):
+    """A '#' or '?' in a file name once cut the player's URL short ('Song #1.wav' loaded 'Song ', which failed), and
+    a '%' could be misread: the page now percent-encodes each relative path."""
+    from musiclust.explorer import write_explorer
+
+    run = tmp_path / "run"
+    shutil.copytree(explorer_run, run)
+    tracks = pd.read_csv(run / "tracks.csv", keep_default_na=False)
+    songs = tmp_path / "my songs"
+    songs.mkdir()
+    names = ["Song #1.wav", "What?.wav", "100%20 Pure.wav", "Lied ä ö.wav"]
+    for i, name in enumerate(names):
+        shutil.copyfile(Path(tracks.loc[i, "audio_path"]).resolve(), songs / name)
+        tracks.loc[i, "audio_path"] = str(songs / name)
+    tracks.to_csv(run / "tracks.csv", index=False)
+    write_explorer(run)
+    browser.get((run / "explorer.html").as_uri())
+    for _ in range(50):
+        if browser.execute_script("return window.Bokeh !== undefined && Bokeh.documents.length > 0"):
+            break
+        time.sleep(0.1)
+    for i, name in enumerate(names):
+        # selecting the point runs the page's own click handler
+        browser.execute_script(
+            "Bokeh.documents[0].get_model_by_name('points').data_source.selected.indices = [arguments[0]];", i
+        )
+        time.sleep(1.0)
+        src, error, start = browser.execute_script(
+            "const p = document.getElementById('player'); return [p.getAttribute('src'), p.error && p.error.code, "
+            "p.currentTime];"
+        )
+        time.sleep(0.5)
+        later = browser.execute_script("return document.getElementById('player').currentTime")
+        assert (run / unquote(src)).resolve() == (songs / name).resolve(), src
+        assert error is None and later > start, (name, src, error)  # it plays
 
 
 def test_feature_table_runs_have_no_player_and_say_why(shared_data, tmp_path, capsys):

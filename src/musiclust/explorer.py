@@ -64,6 +64,20 @@ def first_line(text) -> str:
     return ""
 
 
+def audio_url(path: str, run_dir: Path) -> str:
+    """The URL the page's player loads ``path`` from: relative to the run folder (the page works wherever the run and
+    the audio move together), percent-encoded, as a file name such as ``Song #1.mp3``, ``What?.wav`` or ``100%.mp3``
+    would otherwise be cut at its ``#`` or ``?`` or misread at its ``%``. An audio file on another drive than the run
+    (Windows, where no relative path exists) gets its absolute ``file:`` URL."""
+    from urllib.parse import quote
+
+    target = Path(path).resolve()
+    try:
+        return quote(os.path.relpath(target, run_dir.resolve()).replace(os.sep, "/"))
+    except ValueError:
+        return target.as_uri()
+
+
 def explorer_data(run_dir: Path, tracks: pd.DataFrame, label_columns: list[str], clusters: pd.DataFrame) -> dict:
     """The columns and options of the page, from the run's own files (pure: nothing is recomputed)."""
     emb = np.load(run_dir / "embeddings_2d.npz")
@@ -80,12 +94,7 @@ def explorer_data(run_dir: Path, tracks: pd.DataFrame, label_columns: list[str],
     )
     data["labels"] = [", ".join(f"{c}: {tracks[c].iloc[i]}" for c in label_columns) for i in range(n)]
     if "audio_path" in tracks.columns:
-        data["audio"] = [
-            os.path.relpath(Path(p).resolve(), run_dir.resolve()).replace(os.sep, "/")
-            if isinstance(p, str) and p
-            else ""
-            for p in tracks["audio_path"]
-        ]
+        data["audio"] = [audio_url(p, run_dir) if isinstance(p, str) and p else "" for p in tracks["audio_path"]]
     else:
         data["audio"] = [""] * n
     colourings: dict[str, list[str]] = {}  # "<rep>|<colouring>" -> key into data
