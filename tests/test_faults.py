@@ -601,6 +601,56 @@ def test_download_dest_that_is_a_file(tmp_path, capsys):
     assert code == 2 and err.count("\n") == 1 and "is a file" in err
 
 
+NAMES_WITH_MARKUP = [
+    "A$AP `x` @home",
+    "*NSYNC_style*",
+    "[misc] 50% $uicideboy$",
+    "C# <minor> &amp;",
+    "folk\\rock ~x~ ^y^",
+]
+
+
+def test_markdown_escaping_reads_back_as_the_same_text():
+    import pypandoc
+
+    from musiclust.filenames import file_stem
+    from musiclust.report_context import code, md
+
+    for text in [*NAMES_WITH_MARKUP, "bach_chorale", "R&B", "_under_", "a``b", "`tick"]:
+        assert pypandoc.convert_text(md(text), "plain", format="markdown").strip() == text
+        assert pypandoc.convert_text(code(text), "plain", format="markdown").strip() == text
+    assert md("bach_chorale R&B") == "bach_chorale R&B"  # left readable where pandoc reads them literally
+    assert file_stem("genre_tag") == "genre_tag"
+    stems = {file_stem(t) for t in ("genre / style", "genre_/_style", "genre _ style", ".hidden", "?")}
+    assert len(stems) == 5 and all("/" not in t and " " not in t and not t.startswith(".") for t in stems)
+
+
+def test_label_names_and_classes_with_markup_reach_figures_and_report_as_written(collection, tmp_path, capsys):
+    """A '/' in a label column's name stopped the run at its figures (after all the training); '$' pairs, '*', '@'
+    and '<' in class names became formulas, emphasis, a citation that failed the PDF, or vanished."""
+    from pypdf import PdfReader
+
+    from musiclust.filenames import comparison_figure
+
+    meta = pd.read_csv(collection / "meta.csv", keep_default_na=False)
+    classes = dict(zip(sorted(meta["genre"].unique()), NAMES_WITH_MARKUP + NAMES_WITH_MARKUP))
+    meta["genre / style"] = meta.pop("genre").map(classes)
+    meta.to_csv(tmp_path / "meta.csv", index=False)
+    args = [
+        *_folder(str(collection), str(tmp_path / "meta.csv"), "--output-dir", str(tmp_path / "out")),
+        *["--label-column", "genre / style", "--label-column", "language"],
+        *[a for a in FAST if a != "--no-plots"],
+    ]
+    code, _, err = _run(args, capsys)
+    assert code == 0, err
+    run = _only_run(tmp_path / "out")
+    assert (run / "figures" / comparison_figure("genre / style")).is_file()
+    assert (run / "figures" / "distribution_raw.png").is_file()
+    text = " ".join(page.extract_text() for page in PdfReader(run / "report.pdf").pages)
+    for name in ["genre / style", *set(classes.values())]:
+        assert name in text, name
+
+
 # Disk full, unwritable
 def test_cache_dir_that_is_a_file(collection, tmp_path, capsys):
     (tmp_path / "cache").write_text("a file")

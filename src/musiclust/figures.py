@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from joblib import Parallel, delayed
 
 from .cards import track_name
 from .clustering import cluster
+from .filenames import comparison_figure
 from .plots import (
     cluster_distribution_figure,
     embed_2d,
@@ -25,6 +27,22 @@ from .plots import (
 from .representations import split_name
 
 log = logging.getLogger(__name__)
+
+
+def _as_written():
+    """User text in figures (label and class names, track titles) as written: with matplotlib's mathtext on, a class
+    called '$uicideboy$' was typeset as a formula, and a pair of '$' around what mathtext cannot parse would stop the
+    figure. Text objects read the setting when made (tick labels when drawn), so it spans making and saving."""
+    return plt.rc_context({"text.parse_math": False})
+
+
+def _drawn_as_written(draw):
+    @functools.wraps(draw)
+    def wrapper(*args, **kwargs):
+        with _as_written():
+            return draw(*args, **kwargs)
+
+    return wrapper
 
 
 def _save(fig, path: Path) -> Path:
@@ -138,14 +156,15 @@ def write_figures(
     wide = wide_summary(summary, labels_shown)
     for col in labels_shown:
         if f"nmi_{col}_mean" in wide.columns:
-            fig = nmi_heatmap_figure(wide, col)
-            written.append(_save(fig, fig_dir / f"comparison_{col}.png"))
+            with _as_written():
+                written.append(_save(nmi_heatmap_figure(wide, col), fig_dir / comparison_figure(col)))
     if "criteria_by_k" in k_info:
         fig = k_selection_figure(k_info, "label-free criteria for --k auto")
         written.append(_save(fig, fig_dir / "k_selection.png"))
     return written
 
 
+@_drawn_as_written
 def _representation_figures(
     Z: np.ndarray,
     name: str,
@@ -198,6 +217,7 @@ def _model_figure_job(name: str, rep: dict, inputs, examples: np.ndarray, names:
     return job
 
 
+@_drawn_as_written
 def _model_figures(
     path: str,
     name: str,

@@ -10,12 +10,14 @@ Python repr reaches the text, and every number is printed with `fmt`.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from .errors import MusiclustError
+from .filenames import comparison_figure
 from .representations import REPRESENTATIONS, is_model, split_name
 
 METRICS_SHOWN = ("nmi", "ari", "acc", "purity")
@@ -31,6 +33,25 @@ def fmt(mean: float, std: float) -> str:
     if pd.isna(mean):
         return "n/a"
     return f"{mean:.3f} ± {std:.3f}"
+
+
+# Markdown syntax characters, as pandoc reads them: an underscore only at a word's edge and an ampersand only before
+# an entity name, since 'bach_chorale' and 'R&B' are read literally and stay readable in report.md
+_MARKDOWN = re.compile(r"[\\`*\[\]<>$@~^|{}]|(?<![^\W_])_|_(?![^\W_])|&(?=#?\w+;)")
+
+
+def md(text) -> str:
+    """User text (a label or class name, a file name, a lyric word, a reason) as Markdown that pandoc reads back as
+    the same characters: 'A$AP' would open a formula, '*NSYNC' emphasis, '@home' a citation that stops the PDF."""
+    return _MARKDOWN.sub(lambda m: "\\" + m.group(0), str(text))
+
+
+def code(text) -> str:
+    """``text`` as an inline code span, fenced by more backticks than it holds in a row."""
+    text = str(text)
+    fence = "`" * (max((len(r) for r in re.findall("`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def unbreakable(text: str) -> str:
@@ -152,17 +173,18 @@ def front_matter(run: Run) -> dict:
     seeds = run.cfg["seeds"]
     return {
         "title": (
-            f"What clusters in {run.info['dataset']['name']}: {_list(run.labels)} under autoencoder-family latents"
+            f"What clusters in {md(run.info['dataset']['name'])}: {_list(map(md, run.labels))} under "
+            "autoencoder-family latents"
         ),
         "run_id": run.info["run_id"],
         "n_tracks": run.res["n_tracks"],
-        "dataset_name": run.info["dataset"]["name"],
-        "description": run.info["dataset"]["description"],
+        "dataset_name": md(run.info["dataset"]["name"]),
+        "description": md(run.info["dataset"]["description"]),
         "n_reps": len(run.reps_run),
         "n_clusterers": len(run.cfg["clusterers"]),
         "n_seeds": len(seeds),
         "seeds_text": "seeds " + _list(seeds) if len(seeds) > 1 else f"seed {seeds[0]}",
-        "labels_text": _list([f"`{lab}`" for lab in run.labels]),
+        "labels_text": _list(map(code, run.labels)),
     }
 
 
@@ -170,10 +192,10 @@ def front_matter(run: Run) -> dict:
 def data_section(run: Run) -> dict:
     facts = [
         {
-            "name": lab,
+            "name": code(lab),
             "n_classes": run.res["classes"][lab],
             "k": run.k_by.get(lab),
-            "counts": ", ".join(f"{a} {b}" for a, b in run.res["class_counts"][lab].items()),
+            "counts": ", ".join(f"{md(a)} {b}" for a, b in run.res["class_counts"][lab].items()),
             "unlabelled": run.res.get("unlabelled", {}).get(lab, 0),
         }
         for lab in run.labels
@@ -218,7 +240,7 @@ def features_section(run: Run) -> dict:
             "on it; the others on the features above."
         )
     for name, reason in inp.get("unavailable_features", {}).items():
-        text += f" The {name} representations were skipped: {reason}."
+        text += f" The {name} representations were skipped: {md(reason)}."
     return {"features_text": text, "main_input": f"`{res.get('feature_set', 'the main features')}`"}
 
 
@@ -241,7 +263,7 @@ def method_section(run: Run) -> dict:
         "reps": [{"name": r, "description": REPRESENTATIONS[r].description} for r in run.reps_run],
         "clusterers": [{"name": c, "description": CLUSTERERS[c].description} for c in cfg["clusterers"]],
         "k_text": (
-            f"k: {_list([f'{k} for {lab}' for lab, k in run.k_by.items()])} "
+            f"k: {_list([f'{k} for {md(lab)}' for lab, k in run.k_by.items()])} "
             f"({choice.get('chosen_by', 'each label: its number of classes')})."
         ),
         "models_text": models,
@@ -299,10 +321,10 @@ def results_tables(run: Run) -> dict:
                 if r[f"{m}_{lab}_mean"] == table[f"{m}_{lab}_mean"].max():
                     c[j] = f"**{c[j]}**"
             rows.append({"representation": r["representation"], "clusterer": r["clusterer"], "cells": c})
-        heatmap = f"figures/comparison_{lab}.png"
+        heatmap = f"figures/{comparison_figure(lab)}"
         tables.append(
             {
-                "label": lab,
+                "label": md(lab),
                 "k": run.k_by.get(lab),
                 "rows": [{**row, "cells": [unbreakable(x) for x in row["cells"]]} for row in rows],
                 "heatmap": heatmap if (run.run_dir / heatmap).exists() else None,
@@ -310,7 +332,7 @@ def results_tables(run: Run) -> dict:
         )
         full.append(
             {
-                "label": lab,
+                "label": md(lab),
                 "k": run.k_by.get(lab),
                 "rows": [
                     {
@@ -337,7 +359,9 @@ def findings(run: Run) -> list[str]:
     base = run.wide[(run.wide["representation"] == "raw") & (run.wide["clusterer"] == "kmeans")]
     if best is not None:
         b_nmi = fmt(best[f"nmi_{primary}_mean"], best[f"nmi_{primary}_std"])
-        sentence = f"Against {primary}, the best method is {best['representation']} + {best['clusterer']} (NMI {b_nmi})"
+        sentence = (
+            f"Against {md(primary)}, the best method is {best['representation']} + {best['clusterer']} (NMI {b_nmi})"
+        )
         is_base = best["representation"] == "raw" and best["clusterer"] == "kmeans"
         if len(base) and run.metrics is not None and not is_base:
             cmp = paired_comparison(
@@ -356,12 +380,12 @@ def findings(run: Run) -> list[str]:
         if lab == primary or other is None:
             continue
         s = (
-            f"Against {lab} (k = {run.k_by.get(lab)}), the best method is {other['representation']} + "
+            f"Against {md(lab)} (k = {run.k_by.get(lab)}), the best method is {other['representation']} + "
             f"{other['clusterer']} (NMI {fmt(other[f'nmi_{lab}_mean'], other[f'nmi_{lab}_std'])})"
         )
         if best is not None and f"nmi_{lab}_mean" in best:
             there = fmt(best[f"nmi_{lab}_mean"], best[f"nmi_{lab}_std"])
-            s += f"; the best {primary} method scores {there} against {lab}"
+            s += f"; the best {md(primary)} method scores {there} against {md(lab)}"
         out.append(s + ".")
     return out
 
@@ -369,9 +393,9 @@ def findings(run: Run) -> list[str]:
 def abstract_and_findings(run: Run) -> dict:
     seeds = run.cfg["seeds"]
     opening = (
-        f"We cluster {run.res['n_tracks']} tracks of {run.info['dataset']['name']} with {len(run.reps_run)} "
+        f"We cluster {run.res['n_tracks']} tracks of {md(run.info['dataset']['name'])} with {len(run.reps_run)} "
         f"representations and {len(run.cfg['clusterers'])} clustering methods over {_plural(len(seeds), 'seed')}, "
-        f"and judge each clustering against {_list(run.labels)}, each at its own number of classes."
+        f"and judge each clustering against {_list(map(md, run.labels))}, each at its own number of classes."
     )
     found = findings(run)
     return {"abstract": " ".join([opening, *found]), "findings": " ".join(found)}
@@ -422,12 +446,12 @@ def key_figures(run: Run) -> dict:
     shown = {f["path"] for f in key}
     heatmaps = [
         {
-            "caption": f"NMI against {lab} for every representation and clusterer (mean over seeds; the std is in the "
-            f"table above; the best cell outlined).",
-            "path": f"figures/comparison_{lab}.png",
+            "caption": f"NMI against {md(lab)} for every representation and clusterer (mean over seeds; the std is in "
+            f"the table above; the best cell outlined).",
+            "path": f"figures/{comparison_figure(lab)}",
         }
         for lab in run.labels
-        if (run.figures / f"comparison_{lab}.png").exists()
+        if (run.figures / comparison_figure(lab)).exists()
     ]
     shown |= {h["path"] for h in heatmaps}
     others = [
@@ -440,13 +464,13 @@ def key_figures(run: Run) -> dict:
 
 # --- Discussion --------------------------------------------------------------------------------------------------
 def _mix_text(mix: dict, n: int = 2) -> str:
-    return ", ".join(f"{t['class']} {t['share']:.0%}" for t in mix["top"][:n])
+    return ", ".join(f"{md(t['class'])} {t['share']:.0%}" for t in mix["top"][:n])
 
 
 def read_cluster(card: dict) -> str:
     """One cluster in words: its size, label mix, distinctive tags and words -- only what its card holds."""
     parts = [f"cluster {card['cluster']} ({_plural(card['size'], 'track')})"]
-    mixes = [f"{lab} {_mix_text(mix)}" for lab, mix in card["labels"].items() if mix["top"]]
+    mixes = [f"{md(lab)} {_mix_text(mix)}" for lab, mix in card["labels"].items() if mix["top"]]
     if mixes:
         parts[0] += " is " + "; ".join(mixes)
     if card["tags"]:
@@ -456,7 +480,7 @@ def read_cluster(card: dict) -> str:
             f"collection)" + (f", then *{', '.join(x['tag'] for x in t[1:3])}*" if len(t) > 1 else "")
         )
     for lang, w in list(card["words"].items())[:2]:
-        parts.append(f"its {lang} lyrics stand out with *{', '.join(w['words'][:4])}*")
+        parts.append(f"its {md(lang)} lyrics stand out with *{', '.join(map(md, w['words'][:4]))}*")
     return "; ".join(parts)
 
 
@@ -484,7 +508,7 @@ def read_method(run: Run, method: dict) -> str:
     noise = next((c for c in method["cards"] if c["noise"]), None)
     k_text = f"k = {method['k']}" if method.get("uses_k", True) else "k found by the clusterer"
     head = (
-        f"**{method['representation']} + {method['clusterer']}** ({method['reason']}; first seed, {k_text}) makes "
+        f"**{method['representation']} + {method['clusterer']}** ({md(method['reason'])}; first seed, {k_text}) makes "
         f"{_plural(len(real), 'cluster')}."
     )
     body = [_sentence(read_cluster(c)) for c in real[:MAX_CLUSTERS_READ]]
@@ -496,7 +520,7 @@ def read_method(run: Run, method: dict) -> str:
     for lab in [c for c in (real[0]["labels"] if real else {})]:
         pg = _purity_gain(method["cards"], lab)
         if pg:
-            follows.append(f"{lab} {pg[0]:.0%} (the largest {lab} class alone: {pg[1]:.0%})")
+            follows.append(f"{md(lab)} {pg[0]:.0%} (the largest {md(lab)} class alone: {pg[1]:.0%})")
     if follows:
         body.append(f"Cluster purity: {'; '.join(follows)}.")
     tail = f"Every card, with three tracks nearest each centre, is in `clusters/{method['slug']}.csv`"
@@ -535,16 +559,16 @@ def failures(run: Run) -> list[str]:
                 if any(a < d / 2 for a, d in units):
                     why = f", with only {act['units']} latent units active (partial collapse)"
             if "condition" in REPRESENTATIONS[rep].requires:
-                why = f", conditioned on `{run.res.get('inputs', {}).get('condition', 'its condition')}` by design"
+                why = f", conditioned on {code(run.res.get('inputs', {}).get('condition', 'its condition'))} by design"
             behind.append(f"`{rep}` {v - best_of[base]:+.3f} against `{base}`{why}")
         n_models = sum(is_model(r) for r in best_of.index)
         said = []
         if behind:
             said.append(
-                f"Against {primary}, {len(behind)} of the {n_models} trained representations score more than "
+                f"Against {md(primary)}, {len(behind)} of the {n_models} trained representations score more than "
                 f"{TIE_NMI} NMI below clustering the raw features they started from (`raw`, or `raw@<set>` for a "
                 f"`<model>@<set>`; best clusterer each, mean over seeds): {'; '.join(behind)}. A latent that "
-                f"reconstructs its input well need not keep what separates {primary}: the autoencoders are trained "
+                f"reconstructs its input well need not keep what separates {md(primary)}: the autoencoders are trained "
                 f"to reconstruct, not to cluster."
             )
         if ties:
@@ -554,7 +578,9 @@ def failures(run: Run) -> list[str]:
             )
         if not behind and n_models:
             said.insert(
-                0, f"Against {primary}, no trained representation falls more than {TIE_NMI} NMI below its raw features."
+                0,
+                f"Against {md(primary)}, no trained representation falls more than {TIE_NMI} NMI below its raw "
+                "features.",
             )
         if said:
             out.append(" ".join(said))
@@ -565,7 +591,7 @@ def failures(run: Run) -> list[str]:
         best = run.best(lab)
         if best is not None and best[col] < WEAK_NMI:
             out.append(
-                f"No method finds {lab}: the best NMI is {best[col]:.3f} ({best['representation']} + "
+                f"No method finds {md(lab)}: the best NMI is {best[col]:.3f} ({best['representation']} + "
                 f"{best['clusterer']}), near chance."
             )
         with_lyrics = run.wide[run.wide["representation"].map(_uses_lyrics)].dropna(subset=[col])
@@ -575,9 +601,9 @@ def failures(run: Run) -> list[str]:
             if abs(a[col] - b[col]) >= 0.1:
                 source = "from the lyrics" if a[col] > b[col] else "from the audio alone"
                 out.append(
-                    f"Against {lab}, representations that read the lyrics reach NMI {a[col]:.3f} "
+                    f"Against {md(lab)}, representations that read the lyrics reach NMI {a[col]:.3f} "
                     f"(`{a['representation']}`) and audio-only ones {b[col]:.3f} (`{b['representation']}`): "
-                    f"here {lab} is found {source}."
+                    f"here {md(lab)} is found {source}."
                 )
     first = run.labels[0]
     for clu in run.cfg["clusterers"]:
@@ -629,9 +655,9 @@ def limitations(run: Run) -> dict:
             "lyric words are partly syllables."
         )
     for s in res.get("representations_skipped", []):
-        lim.append(f"Not run: {s['item'].replace('representation ', '')} ({s['reason']}).")
+        lim.append(f"Not run: {md(s['item'].replace('representation ', ''))} ({md(s['reason'])}).")
     for s in res.get("labels_skipped", []):
-        lim.append(f"Label {s['label']} not evaluated: {s['reason']}.")
+        lim.append(f"Label {md(s['label'])} not evaluated: {md(s['reason'])}.")
     if len(cfg["seeds"]) < 3:
         lim.append(f"Only {_plural(len(cfg['seeds']), 'seed')}: the spread over seeds is not estimated well.")
     lim.append(
@@ -679,4 +705,4 @@ def build_context(run_dir: Path) -> dict:
     return ctx
 
 
-__all__ = ["Run", "build_context", "fmt", "load_run", "paired_comparison", "unbreakable"]
+__all__ = ["Run", "build_context", "code", "fmt", "load_run", "md", "paired_comparison", "unbreakable"]
