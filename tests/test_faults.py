@@ -614,12 +614,16 @@ def test_markdown_escaping_reads_back_as_the_same_text():
     import pypandoc
 
     from musiclust.filenames import file_stem
-    from musiclust.report_context import code, md
+    from musiclust.report_context import code, md, md_message
 
     for text in [*NAMES_WITH_MARKUP, "bach_chorale", "R&B", "_under_", "a``b", "`tick"]:
         assert pypandoc.convert_text(md(text), "plain", format="markdown").strip() == text
         assert pypandoc.convert_text(code(text), "plain", format="markdown").strip() == text
     assert md("bach_chorale R&B") == "bach_chorale R&B"  # left readable where pandoc reads them literally
+    message = md_message("file /x/$a_/b$ is missing: run `pip install --no-deps musicnn==0.1.0`")
+    assert (
+        message == "file /x/\\$a\\_/b\\$ is missing: run `pip install --no-deps musicnn==0.1.0`"
+    )  # a command stays code
     assert file_stem("genre_tag") == "genre_tag"
     stems = {file_stem(t) for t in ("genre / style", "genre_/_style", "genre _ style", ".hidden", "?")}
     assert len(stems) == 5 and all("/" not in t and " " not in t and not t.startswith(".") for t in stems)

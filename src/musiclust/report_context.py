@@ -46,6 +46,15 @@ def md(text) -> str:
     return _MARKDOWN.sub(lambda m: "\\" + m.group(0), str(text))
 
 
+def md_message(text) -> str:
+    """A message of this toolkit (a skip reason) as Markdown: its `...` spans, commands to run, stay code; the rest,
+    which can quote user text (a path, a column name), is escaped with `md`."""
+    return "".join(
+        part if part[:1] == part[-1:] == "`" and len(part) > 1 else md(part)
+        for part in re.split(r"(`[^`]+`)", str(text))
+    )
+
+
 def code(text) -> str:
     """``text`` as an inline code span, fenced by more backticks than it holds in a row."""
     text = str(text)
@@ -240,7 +249,7 @@ def features_section(run: Run) -> dict:
             "on it; the others on the features above."
         )
     for name, reason in inp.get("unavailable_features", {}).items():
-        text += f" The {name} representations were skipped: {md(reason)}."
+        text += f" The {name} representations were skipped: {md_message(reason)}."
     return {"features_text": text, "main_input": f"`{res.get('feature_set', 'the main features')}`"}
 
 
@@ -655,9 +664,9 @@ def limitations(run: Run) -> dict:
             "lyric words are partly syllables."
         )
     for s in res.get("representations_skipped", []):
-        lim.append(f"Not run: {md(s['item'].replace('representation ', ''))} ({md(s['reason'])}).")
+        lim.append(f"Not run: {md(s['item'].replace('representation ', ''))} ({md_message(s['reason'])}).")
     for s in res.get("labels_skipped", []):
-        lim.append(f"Label {md(s['label'])} not evaluated: {md(s['reason'])}.")
+        lim.append(f"Label {md(s['label'])} not evaluated: {md_message(s['reason'])}.")
     if len(cfg["seeds"]) < 3:
         lim.append(f"Only {_plural(len(cfg['seeds']), 'seed')}: the spread over seeds is not estimated well.")
     lim.append(
@@ -705,4 +714,4 @@ def build_context(run_dir: Path) -> dict:
     return ctx
 
 
-__all__ = ["Run", "build_context", "code", "fmt", "load_run", "md", "paired_comparison", "unbreakable"]
+__all__ = ["Run", "build_context", "code", "fmt", "load_run", "md", "md_message", "paired_comparison", "unbreakable"]
