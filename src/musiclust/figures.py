@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 from pathlib import Path
 
@@ -29,20 +28,11 @@ from .representations import split_name
 log = logging.getLogger(__name__)
 
 
-def _as_written():
-    """User text in figures (label and class names, track titles) as written: with matplotlib's mathtext on, a class
-    called '$uicideboy$' was typeset as a formula, and a pair of '$' around what mathtext cannot parse would stop the
-    figure. Text objects read the setting when made (tick labels when drawn), so it spans making and saving."""
-    return plt.rc_context({"text.parse_math": False})
-
-
-def _drawn_as_written(draw):
-    @functools.wraps(draw)
-    def wrapper(*args, **kwargs):
-        with _as_written():
-            return draw(*args, **kwargs)
-
-    return wrapper
+# User text in figures (label and class names, track titles) as written: with matplotlib's mathtext on, a class called
+# '$uicideboy$' was typeset as a formula, and a pair of '$' around what mathtext cannot parse would stop the figure.
+# Text objects read the setting when made (tick labels when drawn), so `plt.rc_context(AS_WRITTEN)` spans making and
+# saving (as a `with` block, or as a decorator of a function that does both).
+AS_WRITTEN = {"text.parse_math": False}
 
 
 def _save(fig, path: Path) -> Path:
@@ -156,7 +146,7 @@ def write_figures(
     wide = wide_summary(summary, labels_shown)
     for col in labels_shown:
         if f"nmi_{col}_mean" in wide.columns:
-            with _as_written():
+            with plt.rc_context(AS_WRITTEN):
                 written.append(_save(nmi_heatmap_figure(wide, col), fig_dir / comparison_figure(col)))
     if "criteria_by_k" in k_info:
         fig = k_selection_figure(k_info, "label-free criteria for --k auto")
@@ -164,7 +154,7 @@ def write_figures(
     return written
 
 
-@_drawn_as_written
+@plt.rc_context(AS_WRITTEN)
 def _representation_figures(
     Z: np.ndarray,
     name: str,
@@ -217,7 +207,7 @@ def _model_figure_job(name: str, rep: dict, inputs, examples: np.ndarray, names:
     return job
 
 
-@_drawn_as_written
+@plt.rc_context(AS_WRITTEN)
 def _model_figures(
     path: str,
     name: str,

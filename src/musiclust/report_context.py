@@ -49,10 +49,8 @@ def md(text) -> str:
 def md_message(text) -> str:
     """A message of this toolkit (a skip reason) as Markdown: its `...` spans, commands to run, stay code; the rest,
     which can quote user text (a path, a column name), is escaped with `md`."""
-    return "".join(
-        part if part[:1] == part[-1:] == "`" and len(part) > 1 else md(part)
-        for part in re.split(r"(`[^`]+`)", str(text))
-    )
+    parts = re.split(r"(`[^`]+`)", str(text))  # the spans are the odd parts
+    return "".join(part if i % 2 else md(part) for i, part in enumerate(parts))
 
 
 def code(text) -> str:
@@ -529,7 +527,8 @@ def read_method(run: Run, method: dict) -> str:
     for lab in [c for c in (real[0]["labels"] if real else {})]:
         pg = _purity_gain(method["cards"], lab)
         if pg:
-            follows.append(f"{md(lab)} {pg[0]:.0%} (the largest {md(lab)} class alone: {pg[1]:.0%})")
+            shown = md(lab)
+            follows.append(f"{shown} {pg[0]:.0%} (the largest {shown} class alone: {pg[1]:.0%})")
     if follows:
         body.append(f"Cluster purity: {'; '.join(follows)}.")
     tail = f"Every card, with three tracks nearest each centre, is in `clusters/{method['slug']}.csv`"
